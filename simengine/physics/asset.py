@@ -14,8 +14,6 @@ A model is pure functions over pytrees: ``init``, ``step``, ``observe``;
 
 from __future__ import annotations
 
-from functools import partial
-
 import jax
 import jax.numpy as jnp
 
@@ -37,6 +35,7 @@ class AssetParams:
     stiffness_sensitivity: float  # β in k/k0 = 1 - β (a/h)^2
     natural_frequency_hz: float  # f0 of the healthy structure
     vibration_rms0: float  # m/s² at load factor 1, healthy
+    wear_vibration_gain: float  # RMS rises by (1 + gain · wear): a worn bearing rattles
     thermal_tau_s: float
     thermal_resistance_K_per_W: float
     wear_rate_per_s: float
@@ -102,7 +101,8 @@ def step(params: AssetParams, state: AssetState, inputs: AssetInputs, dt_s) -> A
 def observe(params: AssetParams, state: AssetState, inputs: AssetInputs) -> Observation:
     k = stiffness_ratio(state.crack_m, params.section_depth_m, params.stiffness_sensitivity)
     return Observation(
-        vibration_rms=vibration_rms(params.vibration_rms0, k, inputs.load_factor),
+        vibration_rms=vibration_rms(params.vibration_rms0, k, inputs.load_factor)
+        * (1.0 + params.wear_vibration_gain * state.wear),
         natural_frequency_hz=natural_frequency_hz(params.natural_frequency_hz, k),
         temperature_C=state.temp_C,
         load_factor=inputs.load_factor,
@@ -116,13 +116,14 @@ _step_fleet = jax.vmap(step, in_axes=(0, 0, 0, None))
 _observe_fleet = jax.vmap(observe, in_axes=(0, 0, 0))
 
 
-@partial(jax.jit, static_argnames=())
+@jax.jit
 def advance(params: AssetParams, state: AssetState, inputs: AssetInputs, valid, dt_s):
     """Advance all assets over a window of intervals.
 
     params, state: fields of shape (n_assets,); inputs: fields (W, n_assets);
-    valid: bool (W,) — padded intervals (False) leave the state unchanged, so
-    windows of many lengths share a few compiled shapes.
+    valid: bool (W, n_assets) — where False the asset's state is held (an
+    asset out of service, or padding, so that windows of any length and start
+    share one compiled shape).
     Returns (state at the end, states after each interval (W, n), observations (W, n)).
     """
 

@@ -92,4 +92,7 @@ def _line(cells: tuple[str, ...], widths: list[int]) -> str:
 
 
 def _num(value: float) -> str:
-    return "nan" if math.isnan(value) else f"{value:.4g}"
+    if math.isnan(value):
+        return "nan"
+    # Costs and hours in the thousands read better whole than as 1.234e+04.
+    return f"{value:.0f}" if 1e3 <= abs(value) < 1e9 else f"{value:.4g}"

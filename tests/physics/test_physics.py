@@ -111,7 +111,7 @@ def _fleet(n=5, seed=0):
     params = ph.AssetParams(
         paris_C=jnp.asarray(C * rng.uniform(0.5, 2, n)), paris_m=jnp.full(n, M), geometry_Y=jnp.full(n, Y),
         section_depth_m=jnp.full(n, 0.04), stiffness_sensitivity=jnp.full(n, 0.8),
-        natural_frequency_hz=jnp.full(n, 2.0), vibration_rms0=jnp.full(n, 0.5),
+        natural_frequency_hz=jnp.full(n, 2.0), vibration_rms0=jnp.full(n, 0.5), wear_vibration_gain=jnp.full(n, 2.0),
         thermal_tau_s=jnp.full(n, 1800.0), thermal_resistance_K_per_W=jnp.full(n, 0.02),
         wear_rate_per_s=jnp.full(n, 1e-9), wear_reference_C=jnp.full(n, 60.0), wear_doubling_K=jnp.full(n, 10.0),
     )
@@ -128,7 +128,7 @@ def _fleet(n=5, seed=0):
 def test_advance_jit_vmap_equals_plain_python_loop():
     params, state, inputs = _fleet()
     W, n = inputs.heat_W.shape
-    end, states, obs = ph.advance(params, state, inputs, jnp.ones(W, bool), 3600.0)
+    end, states, obs = ph.advance(params, state, inputs, jnp.ones((W, n), bool), 3600.0)
     for i in range(n):
         p_i = jax.tree_util.tree_map(lambda x: x[i], params)
         s_i = jax.tree_util.tree_map(lambda x: x[i], state)
@@ -145,9 +145,9 @@ def test_advance_jit_vmap_equals_plain_python_loop():
 def test_advance_padded_intervals_leave_state_unchanged():
     params, state, inputs = _fleet()
     W = inputs.heat_W.shape[0]
-    valid = jnp.arange(W) < 10
+    valid = jnp.broadcast_to((jnp.arange(W) < 10)[:, None], inputs.heat_W.shape)
     end_padded, _, _ = ph.advance(params, state, inputs, valid, 3600.0)
     short = jax.tree_util.tree_map(lambda x: x[:10], inputs)
-    end_short, _, _ = ph.advance(params, state, short, jnp.ones(10, bool), 3600.0)
+    end_short, _, _ = ph.advance(params, state, short, jnp.ones((10, inputs.heat_W.shape[1]), bool), 3600.0)
     np.testing.assert_array_equal(end_padded.crack_m, end_short.crack_m)
     np.testing.assert_array_equal(end_padded.temp_C, end_short.temp_C)

@@ -1,0 +1,147 @@
+"""Assets in service: operating state, failures and repairs, and their accounting.
+
+An asset is up or down; it is down while at least one reason holds (a failed
+component, a structural failure, an inspection or a repair in progress), and
+downtime counts from the first reason to the last. Components with a
+configured life fail as SimPy processes; physics failures arrive from the
+physics layer as threshold crossings. Times in hours, money in euros.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import simpy
+
+from simengine.config.scenario import ComponentFailure, FleetConfig, PhysicsFailure, RepairConfig
+from simengine.engine.maintenance import FAILURE, PLANNED, Maintenance
+from simengine.engine.sampling import DrawBuffer, draw, draw_scatter
+
+
+class EventLog:
+    """(time_h, asset, kind, value) rows, appended in simulation order."""
+
+    def __init__(self):
+        self.rows: list[tuple[float, int, str, float]] = []
+        self.append = self.rows.append
+
+    def to_array(self) -> np.ndarray:
+        dtype = [("time_h", "f8"), ("asset", "i4"), ("kind", "U16"), ("value", "f8")]
+        return np.array(self.rows, dtype=dtype) if self.rows else np.zeros(0, dtype)
+
+
+class Fleet:
+    def __init__(self, env: simpy.Environment, cfg: FleetConfig, maintenance: Maintenance, log: EventLog,
+                 rng: np.random.Generator):
+        self.env, self.cfg, self.maintenance, self.log, self.rng = env, cfg, maintenance, log, rng
+        n = cfg.count
+        self.n = n
+        self._down = [0] * n
+        self._down_since = [0.0] * n
+        self.down_intervals: list[tuple[int, float, float]] = []
+        self.downtime_h = 0.0
+        self.failures = 0
+        self.failure_cost_eur = 0.0
+        self.repair_cost_eur = 0.0
+        self.physics = None  # set by `attach_physics` when the fleet has physics
+        self.operating = None  # the physics' mask: assets out of service carry no load
+        self.broken = np.zeros((n, len(cfg.physics_failures)), bool)
+        self.repair_open = np.zeros(n, bool)  # a planned repair is queued or under way
+        self.detections: list[tuple[int, int, float, dict]] = []  # (asset, mode, time, state)
+        for comp in cfg.components:
+            life, work = DrawBuffer(comp.life, rng), DrawBuffer(comp.repair.work, rng)
+            for i in range(n):
+                env.process(self._component_life(i, comp, life, work))
+
+    # -- up and down ----------------------------------------------------------
+    def go_down(self, i: int) -> None:
+        if self._down[i] == 0:
+            self._down_since[i] = self.env.now
+            if self.operating is not None:
+                self.operating[i] = False
+        self._down[i] += 1
+
+    def come_up(self, i: int) -> None:
+        self._down[i] -= 1
+        if self._down[i] == 0:
+            since = self._down_since[i]
+            self.downtime_h += self.env.now - since
+            self.down_intervals.append((i, since, self.env.now))
+            if self.operating is not None:
+                self.operating[i] = True
+
+    def is_down(self, i: int) -> bool:
+        return self._down[i] > 0
+
+    def attach_physics(self, physics) -> None:
+        self.physics = physics
+        self.operating = physics.operating
+
+    # -- failures ---------------------------------------------------------------
+    def _component_life(self, i: int, comp: ComponentFailure, life: DrawBuffer, work: DrawBuffer):
+        env, log, repair = self.env, self.log.append, comp.repair
+        while True:
+            yield env.timeout(life())
+            self.failures += 1
+            self.failure_cost_eur += comp.failure_cost_eur
+            log((env.now, i, "failure", 0.0))
+            self.go_down(i)
+            yield from self.maintenance.perform(FAILURE, work(), repair.part)
+            self.repair_cost_eur += repair.cost_eur
+            self.come_up(i)
+            log((env.now, i, "repair_end", 0.0))
+
+    def physics_failure(self, i: int, j: int) -> None:
+        """A physics quantity of asset i reached the limit of failure mode j."""
+        mode = self.cfg.physics_failures[j]
+        if self.broken[i, j] or self.repair_open[i]:
+            return  # already failed, or locked out for repair and so not loaded
+        self.broken[i, j] = True
+        self.failures += 1
+        self.failure_cost_eur += mode.failure_cost_eur
+        self.log.append((self.env.now, i, "failure", float(j)))
+        self.go_down(i)
+        self.env.process(self._repair(i, j, mode.repair, FAILURE))
+
+    def planned_repair(self, i: int, j: int, via: str) -> None:
+        """A defect of mode j was found on asset i before failure: repair it."""
+        if self.repair_open[i] or self.broken[i, j]:
+            return
+        self.repair_open[i] = True
+        self.detections.append((i, j, self.env.now, self.physics.state_at(i, self.env.now)))
+        self.log.append((self.env.now, i, "detection", float(j)))
+        self.env.process(self._repair(i, j, self.cfg.physics_failures[j].planned_repair, PLANNED))
+
+    def _repair(self, i: int, j: int, repair: RepairConfig, priority: int):
+        was_down = self.broken[i, j]
+        if not was_down:
+            self.go_down(i)
+        self.log.append((self.env.now, i, "repair_start", float(j)))
+        yield from self.maintenance.perform(priority, float(draw(repair.work, self.rng)), repair.part)
+        self.repair_cost_eur += repair.cost_eur
+        self.physics.reset(i, self.env.now, **self._as_new(j))
+        self.broken[i, j] = False
+        self.repair_open[i] = False
+        self.come_up(i)
+        self.log.append((self.env.now, i, "repair_end", float(j)))
+
+    def _as_new(self, j: int) -> dict[str, float]:
+        """State of the repaired part: a new weld has a new initial flaw."""
+        quantity = self.cfg.physics_failures[j].quantity
+        if quantity == "crack_m":
+            return {"crack_m": float(draw_scatter(self.cfg.crack.initial_flaw_m, self.rng, 1)[0])}
+        return {quantity: 0.0}
+
+    # -- outputs ----------------------------------------------------------------
+    def available_fraction(self, times_h: np.ndarray) -> np.ndarray:
+        """Fraction of the fleet up at each time, open downtimes included."""
+        intervals = list(self.down_intervals)
+        intervals += [(i, self._down_since[i], np.inf) for i in range(self.n) if self._down[i] > 0]
+        if not intervals:
+            return np.ones_like(times_h)
+        starts = np.sort([s for _, s, _ in intervals])
+        ends = np.sort([e for _, _, e in intervals])
+        down = np.searchsorted(starts, times_h, "right") - np.searchsorted(ends, times_h, "right")
+        return 1.0 - down / self.n
+
+    def open_downtime_h(self, until_h: float) -> float:
+        return sum(until_h - self._down_since[i] for i in range(self.n) if self._down[i] > 0)

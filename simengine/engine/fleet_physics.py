@@ -1,0 +1,226 @@
+"""The co-simulation contract: physics advanced in bulk, crossings become events.
+
+SimPy owns the clock. The physics of all assets sits in one pytree and is
+advanced a *window* of intervals at a time (a week of hourly intervals by
+default) in one jitted call, which also yields every interval's
+observation. From that trajectory the engine
+
+- schedules each threshold crossing (crack at its critical depth, Miner damage
+  at 1, wear at its limit) as a SimPy event at the exact time within the
+  interval,
+- hands the observations to the sensor bank, whose first alarms become events,
+- answers "what is the state of asset i now" by indexing, with no JAX call.
+
+A repair that resets an asset's state re-predicts the rest of the window (one
+call for the fleet) and cancels the asset's pending crossings and alarms by
+bumping its token. Every call has the same shape (window × fleet), padded by
+a validity mask, so the step compiles once.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import jax
+import numpy as np
+
+from simengine.physics.asset import AssetInputs, AssetParams, AssetState, advance
+from simengine.physics.crack import crossing_fraction
+
+STATE_FIELDS = ("crack_m", "damage", "temp_C", "wear")
+OBS_FIELDS = ("vibration_rms", "natural_frequency_hz", "temperature_C", "load_factor", "crack_m", "damage", "wear")
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """A physics failure: `quantity` reaching `limit`."""
+
+    quantity: str
+    limit: float
+
+
+class FleetPhysics:
+    def __init__(self, env, params: AssetParams, state0: AssetState, duty, thresholds: list[Threshold],
+                 *, dt_h: float, window_rows: int, horizon_h: float, on_crossing, sensors=None, on_alarm=None,
+                 recorder=None):
+        self.env, self.duty, self.thresholds = env, duty, thresholds
+        self.params = jax.tree_util.tree_map(np.asarray, params)
+        self.n = int(np.size(state0.crack_m))
+        self.dt_h, self.W = dt_h, window_rows
+        self.horizon_rows = int(math.ceil(horizon_h / dt_h - 1e-9))
+        self.on_crossing, self.on_alarm = on_crossing, on_alarm
+        self.sensors, self.recorder = sensors, recorder
+        self.operating = np.ones(self.n, bool)  # assets out of service hold their state from the next window
+        self.token = np.zeros(self.n, np.int64)
+        self.row0 = 0
+        self.boundary = {f: np.repeat(np.asarray(getattr(state0, f), float)[None, :], self.W + 1, 0) for f in STATE_FIELDS}
+        self.obs: dict[str, np.ndarray] = {}
+        self.calls = 0
+        self.transmitted = 0
+        self.raw_samples = 0
+        self.stuck_events: list[tuple[float, int]] = []
+        self._sensor_active = np.ones(sensors.n_sensors, bool) if sensors is not None else None
+        env.process(self._windows())
+
+    # -- the window loop -------------------------------------------------
+    def _windows(self):
+        for row0 in range(0, self.horizon_rows, self.W):
+            if row0 > 0 and self.recorder is not None:
+                self.recorder(self, self.row0)
+            self._start_window(row0)
+            yield self.env.timeout(self.W * self.dt_h)
+
+    def finish(self) -> None:
+        """Record the last window; call once the run has reached its horizon."""
+        if self.recorder is not None:
+            self.recorder(self, self.row0)
+
+    def _start_window(self, row0: int) -> None:
+        start = {f: self.boundary[f][-1].copy() for f in STATE_FIELDS}
+        self.row0 = row0
+        self.inputs = self.duty.inputs(row0 * self.dt_h, self.W, self.dt_h)
+        rows = row0 + np.arange(self.W)
+        self.valid = (rows < self.horizon_rows)[:, None] & self.operating[None, :]
+        self._predict(0, start)
+        everyone = np.ones(self.n, bool)
+        self._schedule_crossings(0, everyone)
+        self._sensor_window(0, everyone, count_volume=True)
+
+    def _predict(self, r: int, start: dict[str, np.ndarray]) -> None:
+        """Advance from boundary row r to the end of the window, in one call."""
+        pad = r
+
+        def shift(a):
+            return np.concatenate([a[r:], np.zeros((pad,) + a.shape[1:], a.dtype)]) if pad else a
+
+        inputs = AssetInputs(*(shift(np.asarray(getattr(self.inputs, f), float)) for f in AssetInputs.__dataclass_fields__))
+        valid = shift(self.valid)
+        state = AssetState(*(start[f] for f in STATE_FIELDS))
+        _, states, obs = jax.device_get(advance(self.params, state, inputs, valid, self.dt_h * 3600.0))
+        self.calls += 1
+        n_rows = self.W - r
+        for f in STATE_FIELDS:
+            self.boundary[f][r] = start[f]
+            self.boundary[f][r + 1:] = getattr(states, f)[:n_rows]
+        for f in OBS_FIELDS:
+            new = getattr(obs, f)[:n_rows]
+            if r == 0:
+                self.obs[f] = new.copy()
+            else:
+                self.obs[f][r:] = new
+
+    # -- crossings ---------------------------------------------------------
+    def _schedule_crossings(self, r: int, assets: np.ndarray) -> None:
+        for j, th in enumerate(self.thresholds):
+            values = self.boundary[th.quantity][r:]  # (W + 1 - r, n)
+            crossed = (values[1:] >= th.limit) & (values[:-1] < th.limit) & assets[None, :]
+            hit = np.flatnonzero(crossed.any(0))
+            if hit.size == 0:
+                continue
+            row = crossed[:, hit].argmax(0)
+            before, after = values[row, hit], values[row + 1, hit]
+            if th.quantity == "crack_m":
+                frac = np.asarray(crossing_fraction(before, after, th.limit, self.params.paris_m[hit]))
+            else:  # damage and wear grow linearly within an interval
+                frac = np.clip((th.limit - before) / (after - before), 0.0, 1.0)
+            times = (self.row0 + r + row + frac) * self.dt_h
+            for asset, t in zip(hit.tolist(), times.tolist()):
+                self._at(t, self._crossing, asset, j, int(self.token[asset]))
+
+    def _crossing(self, asset: int, j: int, token: int) -> None:
+        if self.token[asset] == token:
+            self.on_crossing(asset, j)
+
+    # -- sensors -------------------------------------------------------------
+    def _sensor_window(self, r: int, assets: np.ndarray, count_volume: bool) -> None:
+        if self.sensors is None:
+            return
+        mask = self._sensor_active & assets[self.sensors.asset] & self.operating[self.sensors.asset]
+        report = self.sensors.window(self.obs, self.row0 * self.dt_h, start_row=r, sensors=mask, count_volume=count_volume)
+        self.transmitted += report.transmitted
+        self.raw_samples += report.raw_samples
+        times = (self.row0 + report.alarm_row + 1) * self.dt_h  # a feature is known at the end of its interval
+        for s, t, v in zip(report.alarm_sensor.tolist(), times.tolist(), report.alarm_value.tolist()):
+            asset = int(self.sensors.asset[s])
+            self._at(t, self._alarm, s, v, asset, int(self.token[asset]))
+        self.stuck_events.extend(zip(report.stuck_time_h.tolist(), self.sensors.asset[report.stuck_sensor].tolist()))
+
+    def _alarm(self, sensor: int, value: float, asset: int, token: int) -> None:
+        if self.token[asset] == token and self._sensor_active[sensor]:
+            self._sensor_active[sensor] = False  # latched until the asset is repaired
+            self.on_alarm(asset, sensor, value)
+
+    # -- queries and resets ------------------------------------------------
+    def state_at(self, asset: int, t_h: float) -> dict[str, float]:
+        """State of `asset` at the last interval boundary at or before t_h."""
+        r = min(max(int(math.floor(t_h / self.dt_h + 1e-9)) - self.row0, 0), self.W)
+        return {f: float(self.boundary[f][r, asset]) for f in STATE_FIELDS}
+
+    def reset(self, asset: int, t_h: float, **values: float) -> None:
+        """Set some of an asset's state at t_h (a repair) and re-predict the rest of the window."""
+        r = min(max(int(math.ceil(t_h / self.dt_h - 1e-9)) - self.row0, 0), self.W)
+        start = {f: self.boundary[f][r].copy() for f in STATE_FIELDS}
+        for f, v in values.items():
+            start[f][asset] = v
+        self.token[asset] += 1
+        if self.sensors is not None:
+            self._sensor_active[self.sensors.asset == asset] = True
+        if r == self.W:
+            for f in STATE_FIELDS:
+                self.boundary[f][r] = start[f]
+            return
+        self._predict(r, start)
+        only = np.zeros(self.n, bool)
+        only[asset] = True
+        self._schedule_crossings(r, only)
+        self._sensor_window(r, only, count_volume=False)
+
+    def _at(self, t_h: float, fn, *args) -> None:
+        delay = max(t_h - self.env.now, 0.0)
+        ev = self.env.timeout(delay)
+        ev.callbacks.append(lambda _ev: fn(*args))
+
+    # -- forecasts ---------------------------------------------------------------
+    def forecast_crossings(self, assets: np.ndarray, t_from_h: np.ndarray, states: list[dict[str, float]],
+                           quantity: list[str], limit: np.ndarray) -> np.ndarray:
+        """When each (asset, state at t_from) would reach its limit under the run's own loads, had
+        nothing been done: the failure a repair prevented. +inf where not within the horizon.
+
+        Items are batched in fleet-sized groups so the step keeps its one compiled shape.
+        """
+        out = np.full(len(assets), np.inf)
+        for g in range(0, len(assets), self.n):
+            sl = slice(g, min(g + self.n, len(assets)))
+            out[sl] = self._forecast_group(np.asarray(assets[sl]), np.asarray(t_from_h[sl]), states[sl],
+                                           quantity[sl], np.asarray(limit[sl], float))
+        return out
+
+    def _forecast_group(self, assets, t_from_h, states, quantity, limit):
+        k = len(assets)
+        cols = np.concatenate([assets, np.zeros(self.n - k, int)])
+        params = jax.tree_util.tree_map(lambda x: x[cols], self.params)
+        start = {f: np.array([s[f] for s in states] + [0.0] * (self.n - k)) for f in STATE_FIELDS}
+        start["crack_m"][k:] = 1e-6
+        first_row = np.floor(t_from_h / self.dt_h + 1e-9).astype(int)
+        result = np.full(k, np.inf)
+        row0 = (int(first_row.min()) // self.W) * self.W
+        while row0 < self.horizon_rows and np.isinf(result).any():
+            inp = self.duty.inputs(row0 * self.dt_h, self.W, self.dt_h)
+            inputs = AssetInputs(*(np.asarray(getattr(inp, f))[:, cols] for f in AssetInputs.__dataclass_fields__))
+            rows = row0 + np.arange(self.W)
+            valid = (rows[:, None] >= np.concatenate([first_row, np.full(self.n - k, 1 << 60)])[None, :]) & (rows < self.horizon_rows)[:, None]
+            state = AssetState(*(start[f] for f in STATE_FIELDS))
+            end, traj, _ = jax.device_get(advance(params, state, inputs, valid, self.dt_h * 3600.0))
+            for i in np.flatnonzero(np.isinf(result)):
+                values = np.concatenate([[start[quantity[i]][i]], getattr(traj, quantity[i])[:, i]])
+                over = np.flatnonzero(values[1:] >= limit[i])
+                if over.size:
+                    r = over[0]
+                    b, a = values[r], values[r + 1]
+                    frac = float(crossing_fraction(b, a, limit[i], self.params.paris_m[assets[i]])) if quantity[i] == "crack_m" \
+                        else float(np.clip((limit[i] - b) / (a - b), 0.0, 1.0))
+                    result[i] = (row0 + r + frac) * self.dt_h
+            start = {f: np.asarray(getattr(end, f)) for f in STATE_FIELDS}
+            row0 += self.W
+        return result

@@ -1,0 +1,91 @@
+"""Crews and spare parts: who does the work, when, with what.
+
+Crews are one SimPy `PriorityResource` (work-order priority: failures first,
+then planned repairs, then inspections). A granted crew waits for its shift
+and, offshore, for a weather window, travels, takes the spare part (waiting
+for delivery if the store is empty) and works; work that does not fit in a
+shift resumes at the next one. Times in hours, money in euros.
+"""
+
+from __future__ import annotations
+
+import math
+
+import simpy
+
+from simengine.config.scenario import CrewConfig, SparePart
+from simengine.engine.calendar import AccessWindows, ShiftCalendar, next_start
+
+FAILURE, PLANNED, INSPECTION = 0, 1, 2  # work-order priorities, lower first
+
+
+class Maintenance:
+    def __init__(self, env: simpy.Environment, crews: CrewConfig, spares: dict[str, SparePart],
+                 access: AccessWindows | None = None):
+        self.env = env
+        self.crews = simpy.PriorityResource(env, capacity=crews.count)
+        self.calendar = ShiftCalendar(crews.shifts)
+        self.access = access
+        self.travel_h = crews.travel_h
+        self.hourly_cost = crews.hourly_cost_eur
+        self._immediate = self.calendar.always and access is None and self.travel_h == 0.0
+        self.stores = {name: _PartStore(env, name, spec) for name, spec in spares.items()}
+        self.crew_hours = 0.0
+
+    def perform(self, priority: int, work_h: float, part: str | None = None):
+        """Generator: carry out one work order; use as ``yield from maintenance.perform(...)``."""
+        env = self.env
+        with self.crews.request(priority=priority) as req:
+            yield req
+            if self._immediate and part is None:
+                # the round-the-clock, onshore case without parts: one event, as a hand-written model
+                yield env.timeout(work_h)
+                self.crew_hours += work_h
+                return
+            granted = env.now
+            start = next_start(granted, self.calendar, self.access)
+            if math.isinf(start):
+                return  # no access left within the horizon
+            if start > granted:
+                yield env.timeout(start - granted)
+            if self.travel_h > 0.0:
+                yield env.timeout(self.travel_h)
+            if part is not None:
+                yield from self.stores[part].take()
+            finish = self.calendar.finish_time(env.now, work_h)
+            yield env.timeout(finish - env.now)
+            self.crew_hours += self.travel_h + work_h
+
+    @property
+    def labour_cost_eur(self) -> float:
+        return self.crew_hours * self.hourly_cost
+
+    @property
+    def parts_cost_eur(self) -> float:
+        return sum(s.cost_eur for s in self.stores.values())
+
+
+class _PartStore:
+    """A spare-part store with a reorder point and a delivery lead time."""
+
+    def __init__(self, env: simpy.Environment, name: str, spec: SparePart):
+        self.env, self.name, self.spec = env, name, spec
+        self.stock = simpy.Container(env, init=spec.initial)
+        self.on_order = 0
+        self.cost_eur = 0.0
+
+    def take(self):
+        self.stock_check()
+        yield self.stock.get(1)
+        self.stock_check()
+
+    def stock_check(self) -> None:
+        if self.stock.level + self.on_order <= self.spec.reorder_point:
+            self.on_order += self.spec.order_quantity
+            self.env.process(self._deliver(self.spec.order_quantity))
+
+    def _deliver(self, quantity: int):
+        yield self.env.timeout(self.spec.lead_time_h)
+        self.cost_eur += quantity * self.spec.unit_cost_eur
+        self.on_order -= quantity
+        yield self.stock.put(quantity)

@@ -1,0 +1,24 @@
+"""HDF5 result store, across-replica KPI summaries and plots of a run."""
+
+from simengine.results.plots import plot_run
+from simengine.results.store import (
+    ReplicaResult,
+    RunData,
+    git_revision,
+    read_run,
+    redact_secrets,
+    write_run,
+)
+from simengine.results.summary import format_table, summarize
+
+__all__ = [
+    "ReplicaResult",
+    "RunData",
+    "format_table",
+    "git_revision",
+    "plot_run",
+    "read_run",
+    "redact_secrets",
+    "summarize",
+    "write_run",
+]
