@@ -184,43 +184,60 @@ class FleetPhysics:
     # -- forecasts ---------------------------------------------------------------
     def forecast_crossings(self, assets: np.ndarray, t_from_h: np.ndarray, states: list[dict[str, float]],
                            quantity: list[str], limit: np.ndarray) -> np.ndarray:
-        """When each (asset, state at t_from) would reach its limit under the run's own loads, had
-        nothing been done: the failure a repair prevented. +inf where not within the horizon.
+        """When each (asset, state at t_from) would have reached its limit under the run's own
+        loads had nothing been done: the failure that a repair prevented. +inf if not within
+        the horizon.
 
-        Items are batched in fleet-sized groups so the step keeps its one compiled shape.
+        Forecasts step a day at a time (inputs summed over the day: exact at day boundaries
+        for crack growth and Miner damage), starting at the first day boundary after t_from,
+        so the <24 h before it are not loaded. Items are batched in fleet-sized groups so the
+        step keeps its one compiled shape.
         """
         out = np.full(len(assets), np.inf)
         for g in range(0, len(assets), self.n):
             sl = slice(g, min(g + self.n, len(assets)))
             out[sl] = self._forecast_group(np.asarray(assets[sl]), np.asarray(t_from_h[sl]), states[sl],
-                                           quantity[sl], np.asarray(limit[sl], float))
+                                           list(quantity[sl]), np.asarray(limit[sl], float))
         return out
 
+    def _daily_inputs(self, day0: int, cols: np.ndarray) -> AssetInputs:
+        per_day = int(round(24.0 / self.dt_h))
+        hourly = self.duty.inputs(day0 * 24.0, self.W * per_day, self.dt_h)
+        summed = {"paris_driver", "miner_increment"}
+
+        def reduce(name):
+            a = np.asarray(getattr(hourly, name))[:, cols].reshape(self.W, per_day, -1)
+            return a.sum(1) if name in summed else a.mean(1)
+
+        return AssetInputs(*(reduce(f) for f in AssetInputs.__dataclass_fields__))
+
     def _forecast_group(self, assets, t_from_h, states, quantity, limit):
-        k = len(assets)
-        cols = np.concatenate([assets, np.zeros(self.n - k, int)])
+        k, n = len(assets), self.n
+        cols = np.concatenate([assets, np.zeros(n - k, int)])
         params = jax.tree_util.tree_map(lambda x: x[cols], self.params)
-        start = {f: np.array([s[f] for s in states] + [0.0] * (self.n - k)) for f in STATE_FIELDS}
-        start["crack_m"][k:] = 1e-6
-        first_row = np.floor(t_from_h / self.dt_h + 1e-9).astype(int)
+        start = {f: np.array([s[f] for s in states] + [states[0][f]] * (n - k)) for f in STATE_FIELDS}
+        first_day = np.concatenate([np.ceil(t_from_h / 24.0 - 1e-9), np.full(n - k, np.inf)])
+        horizon_days = self.horizon_rows * self.dt_h / 24.0
+        qi = np.array([STATE_FIELDS.index(q) for q in quantity])
+        m = self.params.paris_m[assets]
         result = np.full(k, np.inf)
-        row0 = (int(first_row.min()) // self.W) * self.W
-        while row0 < self.horizon_rows and np.isinf(result).any():
-            inp = self.duty.inputs(row0 * self.dt_h, self.W, self.dt_h)
-            inputs = AssetInputs(*(np.asarray(getattr(inp, f))[:, cols] for f in AssetInputs.__dataclass_fields__))
-            rows = row0 + np.arange(self.W)
-            valid = (rows[:, None] >= np.concatenate([first_row, np.full(self.n - k, 1 << 60)])[None, :]) & (rows < self.horizon_rows)[:, None]
+        day0 = int(first_day[:k].min())
+        while day0 < horizon_days and np.isinf(result).any():
+            days = day0 + np.arange(self.W)
+            valid = (days[:, None] >= first_day[None, :]) & (days < horizon_days)[:, None]
             state = AssetState(*(start[f] for f in STATE_FIELDS))
-            end, traj, _ = jax.device_get(advance(params, state, inputs, valid, self.dt_h * 3600.0))
-            for i in np.flatnonzero(np.isinf(result)):
-                values = np.concatenate([[start[quantity[i]][i]], getattr(traj, quantity[i])[:, i]])
-                over = np.flatnonzero(values[1:] >= limit[i])
-                if over.size:
-                    r = over[0]
-                    b, a = values[r], values[r + 1]
-                    frac = float(crossing_fraction(b, a, limit[i], self.params.paris_m[assets[i]])) if quantity[i] == "crack_m" \
-                        else float(np.clip((limit[i] - b) / (a - b), 0.0, 1.0))
-                    result[i] = (row0 + r + frac) * self.dt_h
+            end, traj, _ = jax.device_get(advance(params, state, self._daily_inputs(day0, cols), valid, 86400.0))
+            stacked = np.stack([getattr(traj, f)[:, :k] for f in STATE_FIELDS])  # (4, W, k)
+            values = np.concatenate([np.stack([start[f][:k] for f in STATE_FIELDS])[:, None, :], stacked], axis=1)
+            mine = values[qi, :, np.arange(k)]  # (k, W + 1)
+            over = (mine[:, 1:] >= limit[:, None]) & np.isinf(result)[:, None]
+            hit = np.flatnonzero(over.any(1))
+            if hit.size:
+                r = over[hit].argmax(1)
+                b, a = mine[hit, r], mine[hit, r + 1]
+                frac = np.where(qi[hit] == 0, np.asarray(crossing_fraction(b, a, limit[hit], m[hit])),
+                                np.clip((limit[hit] - b) / np.where(a > b, a - b, 1.0), 0.0, 1.0))
+                result[hit] = (day0 + r + frac) * 24.0
             start = {f: np.asarray(getattr(end, f)) for f in STATE_FIELDS}
-            row0 += self.W
+            day0 += self.W
         return result
