@@ -68,6 +68,7 @@ class Fleet:
             self.down_intervals.append((i, since, self.env.now))
             if self.operating is not None:
                 self.operating[i] = True
+                self.physics.resume(i, self.env.now)
 
     def is_down(self, i: int) -> bool:
         return self._down[i] > 0
@@ -83,12 +84,12 @@ class Fleet:
             yield env.timeout(life())
             self.failures += 1
             self.failure_cost_eur += comp.failure_cost_eur
-            log((env.now, i, "failure", 0.0))
+            log((env.now, i, "breakdown", 0.0))
             self.go_down(i)
             yield from self.maintenance.perform(FAILURE, work(), repair.part)
             self.repair_cost_eur += repair.cost_eur
             self.come_up(i)
-            log((env.now, i, "repair_end", 0.0))
+            log((env.now, i, "breakdown_fixed", 0.0))
 
     def physics_failure(self, i: int, j: int) -> None:
         """A physics quantity of asset i reached the limit of failure mode j."""

@@ -158,18 +158,32 @@ class FleetPhysics:
         return {f: float(self.boundary[f][r, asset]) for f in STATE_FIELDS}
 
     def reset(self, asset: int, t_h: float, **values: float) -> None:
-        """Set some of an asset's state at t_h (a repair) and re-predict the rest of the window."""
-        r = min(max(int(math.ceil(t_h / self.dt_h - 1e-9)) - self.row0, 0), self.W)
+        """An asset back in service at t_h with some of its state set anew (a repair):
+        re-predict the rest of the window, re-arm its sensors' alarms."""
+        if self.sensors is not None:
+            self._sensor_active[self.sensors.asset == asset] = True
+        self._repredict(asset, t_h, values)
+
+    def resume(self, asset: int, t_h: float) -> None:
+        """An asset back in service at t_h; its state was held since the window began."""
+        r = self._row_after(t_h)
+        if r < self.W and not self.valid[r, asset]:
+            self._repredict(asset, t_h, {})
+
+    def _row_after(self, t_h: float) -> int:
+        return min(max(int(math.ceil(t_h / self.dt_h - 1e-9)) - self.row0, 0), self.W)
+
+    def _repredict(self, asset: int, t_h: float, values: dict[str, float]) -> None:
+        r = self._row_after(t_h)
         start = {f: self.boundary[f][r].copy() for f in STATE_FIELDS}
         for f, v in values.items():
             start[f][asset] = v
         self.token[asset] += 1
-        if self.sensors is not None:
-            self._sensor_active[self.sensors.asset == asset] = True
         if r == self.W:
             for f in STATE_FIELDS:
                 self.boundary[f][r] = start[f]
             return
+        self.valid[r:, asset] = self.row0 + np.arange(r, self.W) < self.horizon_rows
         self._predict(r, start)
         only = np.zeros(self.n, bool)
         only[asset] = True
@@ -216,28 +230,62 @@ class FleetPhysics:
         cols = np.concatenate([assets, np.zeros(n - k, int)])
         params = jax.tree_util.tree_map(lambda x: x[cols], self.params)
         start = {f: np.array([s[f] for s in states] + [states[0][f]] * (n - k)) for f in STATE_FIELDS}
-        first_day = np.concatenate([np.ceil(t_from_h / 24.0 - 1e-9), np.full(n - k, np.inf)])
-        horizon_days = self.horizon_rows * self.dt_h / 24.0
         qi = np.array([STATE_FIELDS.index(q) for q in quantity])
-        m = self.params.paris_m[assets]
         result = np.full(k, np.inf)
+        crossed = self._crossing_finder(qi, limit, self.params.paris_m[assets], result)
+
+        # hour by hour up to the next day boundary, each item on its own clock
+        first_row = np.floor(t_from_h / self.dt_h + 1e-9).astype(int)
+        per_day = int(round(24.0 / self.dt_h))
+        partial = (-first_row) % per_day
+        inputs = self._rows_per_item(first_row, cols, k)
+        valid = np.arange(self.W)[:, None] < np.concatenate([partial, np.zeros(n - k, int)])[None, :]
+        end, traj, _ = jax.device_get(advance(params, AssetState(*(start[f] for f in STATE_FIELDS)), inputs, valid,
+                                              self.dt_h * 3600.0))
+        crossed(start, traj, first_row * self.dt_h, self.dt_h)
+        start = {f: np.asarray(getattr(end, f)) for f in STATE_FIELDS}
+
+        # then a day at a time
+        first_day = np.concatenate([(first_row + partial) // per_day, np.full(n - k, 1 << 40)])
+        horizon_days = self.horizon_rows / per_day
         day0 = int(first_day[:k].min())
         while day0 < horizon_days and np.isinf(result).any():
             days = day0 + np.arange(self.W)
             valid = (days[:, None] >= first_day[None, :]) & (days < horizon_days)[:, None]
             state = AssetState(*(start[f] for f in STATE_FIELDS))
             end, traj, _ = jax.device_get(advance(params, state, self._daily_inputs(day0, cols), valid, 86400.0))
-            stacked = np.stack([getattr(traj, f)[:, :k] for f in STATE_FIELDS])  # (4, W, k)
-            values = np.concatenate([np.stack([start[f][:k] for f in STATE_FIELDS])[:, None, :], stacked], axis=1)
-            mine = values[qi, :, np.arange(k)]  # (k, W + 1)
-            over = (mine[:, 1:] >= limit[:, None]) & np.isinf(result)[:, None]
-            hit = np.flatnonzero(over.any(1))
-            if hit.size:
-                r = over[hit].argmax(1)
-                b, a = mine[hit, r], mine[hit, r + 1]
-                frac = np.where(qi[hit] == 0, np.asarray(crossing_fraction(b, a, limit[hit], m[hit])),
-                                np.clip((limit[hit] - b) / np.where(a > b, a - b, 1.0), 0.0, 1.0))
-                result[hit] = (day0 + r + frac) * 24.0
+            crossed(start, traj, np.full(k, day0 * 24.0), 24.0)
             start = {f: np.asarray(getattr(end, f)) for f in STATE_FIELDS}
             day0 += self.W
         return result
+
+    def _rows_per_item(self, first_row: np.ndarray, cols: np.ndarray, k: int) -> AssetInputs:
+        """Inputs (W, n) where column i holds asset cols[i]'s rows from first_row[i] on."""
+        fields = AssetInputs.__dataclass_fields__
+        out = {f: np.zeros((self.W, self.n)) for f in fields}
+        for i in range(k):
+            rows = self.duty.inputs(first_row[i] * self.dt_h, self.W, self.dt_h)
+            for f in fields:
+                out[f][:, i] = np.asarray(getattr(rows, f))[:, cols[i]]
+        return AssetInputs(**out)
+
+    @staticmethod
+    def _crossing_finder(qi, limit, paris_m, result):
+        """A function that fills `result` with the first crossing times found in a trajectory."""
+        k = len(qi)
+
+        def crossed(start, traj, t_row0_h, row_h):
+            values = np.concatenate([np.stack([start[f][:k] for f in STATE_FIELDS])[:, None, :],
+                                     np.stack([getattr(traj, f)[:, :k] for f in STATE_FIELDS])], axis=1)
+            mine = values[qi, :, np.arange(k)]  # (k, W + 1): each item's own quantity
+            over = (mine[:, 1:] >= limit[:, None]) & np.isinf(result)[:, None]
+            hit = np.flatnonzero(over.any(1))
+            if hit.size == 0:
+                return
+            r = over[hit].argmax(1)
+            b, a = mine[hit, r], mine[hit, r + 1]
+            frac = np.where(qi[hit] == 0, np.asarray(crossing_fraction(b, a, limit[hit], paris_m[hit])),
+                            np.clip((limit[hit] - b) / np.where(a > b, a - b, 1.0), 0.0, 1.0))
+            result[hit] = t_row0_h[hit] + (r + frac) * row_h
+
+        return crossed

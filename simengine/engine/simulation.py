@@ -37,18 +37,23 @@ def has_physics(scenario: ScenarioConfig) -> bool:
 
 
 class Replica:
-    """The wired-up co-simulation of one replica (kept for tests that inspect it)."""
+    """The wired-up co-simulation of one replica.
 
-    def __init__(self, scenario: ScenarioConfig, seed: int, replica: int = 0):
+    `duty` replaces the scenario's duty model: any object with
+    ``inputs(t0_h, n_rows, dt_h) -> AssetInputs`` (arrays (n_rows, n_assets)).
+    """
+
+    def __init__(self, scenario: ScenarioConfig, seed: int, replica: int = 0, duty=None):
         self.scenario, self.seed, self.replica = scenario, seed, replica
         self.horizon_h = scenario.horizon_years * HOURS_PER_YEAR
         rng = replica_streams(seed, replica)
         self.env = env = simpy.Environment()
         self.log = EventLog()
         fleet_cfg = scenario.fleet
-        duty = build_duty(fleet_cfg, self.horizon_h, rng["duty"]) if has_physics(scenario) else None
+        if duty is None and has_physics(scenario):
+            duty = build_duty(fleet_cfg, self.horizon_h, rng["duty"])
         access = None
-        if scenario.crews.max_wave_height_m is not None and duty is not None:
+        if scenario.crews.max_wave_height_m is not None and hasattr(duty, "wave_height_m"):
             access = AccessWindows(duty.wave_height_m < scenario.crews.max_wave_height_m)
         self.maintenance = Maintenance(env, scenario.crews, scenario.spares, access)
         self.fleet = Fleet(env, fleet_cfg, self.maintenance, self.log, rng["failures"])

@@ -20,10 +20,12 @@ from simengine.results.store import RunData
 HOURS_PER_YEAR = 8766.0  # Julian year, 365.25 d
 _TIMELINE_STYLE = {
     # kind: (marker, colour, label)
-    "failure": ("x", "red", "failure"),
-    "detection": ("o", "orange", "detection"),
-    "alarm": ("^", "orange", "alarm"),
-    "repair_end": ("s", "green", "repair end"),
+    # drawn in this order, so the rare structural events stay on top
+    "breakdown": (".", "0.6", "component breakdown"),
+    "repair_end": ("s", "green", "structural repair done"),
+    "alarm": ("^", "purple", "sensor alarm"),
+    "detection": ("o", "orange", "defect found"),
+    "failure": ("x", "red", "structural failure"),
 }
 
 

@@ -1,0 +1,243 @@
+"""Feature fidelity: no samples; only what decisions need, from exact distributions.
+
+Rows are independent given μ (times in hours, values in the sensor's unit), so:
+
+- First alarm row, by thinning. With p_h the exceedance probability of row h
+  (:func:`~simengine.sensors.features.exceedance`) and p_max ≥ p_h over the
+  rows (evaluated at μ_ext, the extreme μ from the per-asset max/min of the
+  observable, the sign of the gain and the drift at either end; for RMS a
+  Chernoff bound of the noncentral χ² tail), candidates come every
+  G = ⌈log U / log(1 − p_max)⌉ rows and are accepted with probability
+  p_h / p_max: the first accepted row has exactly the law of the first row
+  whose feature exceeds. Rows at and after the stuck row are excluded. The
+  value that fired is drawn from the feature's law given it exceeds. After a
+  few rounds the still-undecided sensors are settled row by row (also exact).
+- Transmitted count: exact for deadband 0 (every row) and heartbeat-only rows
+  of a stuck sensor; otherwise Binomial(rows, min(1, E/rows)) with E = rows ·
+  rate(ρ) + TV(μ)/deadband, where rate(ρ) is the stationary rate of the
+  deadband chain for i.i.d. features at ρ = deadband / sd(feature)
+  (:func:`~simengine.sensors.edge.deadband_rate`) and TV(μ) ≈ |gain| · Σ|Δobs|
+  + |drift| · span follows trends. That count is an approximation.
+
+Per window this costs O(n_sensors) numpy work plus O(candidate rows).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from simengine.sensors.edge import deadband_rate, expected_transmissions, heartbeat_period, heartbeat_rows
+from simengine.sensors.features import MAX, RMS, draw_exceeding, draw_features, exceedance, feature_sd, max_level, quantise
+
+_ROUNDS = 4
+
+
+class FeatureLevel:
+    """Feature-fidelity state of a :class:`~simengine.sensors.bank.SensorBank`."""
+
+    def __init__(self, bank):
+        b = self.bank = bank
+        n = b.n_sensors
+        self.last_time = np.full(n, -np.inf)
+        self._last_at_start = self.last_time.copy()
+        self._t0 = None
+        self.held = np.full(n, np.nan)
+        is_max = b.kind == MAX
+        self.level = np.where(is_max, np.where(b.alarm_above, max_level(b.alarm_level, b.quantisation, True),
+                                               max_level(b.alarm_level, b.quantisation, False)), b.alarm_level)
+        self.sigma = np.where(is_max, b.noise_sd, b.sigma_eff)
+        self.code = b.kind * 2 + b.alarm_above  # (feature, direction) group
+        self.alarm_idx = np.flatnonzero(b.has_alarm)
+        self.codes = [int(c) for c in np.unique(self.code[self.alarm_idx])]
+        self.period = heartbeat_period(b.heartbeat_h, b.dt_h)
+        self.dead0 = b.deadband == 0
+        self.db_idx = np.flatnonzero(~self.dead0)
+        self.rate = np.ones(n)
+        self._rms_groups = []
+        keys = b.n_samples * (1 << 20) + self.period * 4 + b.kind
+        for key in np.unique(keys[self.db_idx]):
+            grp = self.db_idx[keys[self.db_idx] == key]
+            kind, n_s, period = int(b.kind[grp[0]]), int(b.n_samples[grp[0]]), int(self.period[grp[0]])
+            if kind == RMS:
+                self._rms_groups.append(grp)
+                continue
+            sd = feature_sd(kind, 0.0, b.noise_sd[grp], b.quantisation[grp], b.n_samples[grp], b.dropout[grp])
+            n_eff = max(1, round(n_s * (1 - float(b.dropout[grp[0]]))))
+            self.rate[grp] = deadband_rate(b.deadband[grp] / np.maximum(sd, 1e-300), kind, n_eff, period)
+
+    def reset(self, idx):
+        self.last_time[idx] = -np.inf
+        self._last_at_start[idx] = -np.inf
+        self.held[idx] = np.nan
+
+    # ---- alarms -------------------------------------------------------------------------------
+    def _exceed(self, codes, s, mu, bound):
+        b = self.bank
+        p, log_q = np.empty(s.size), np.empty(s.size)
+        for c in self.codes:
+            sel = codes == c
+            if sel.any():
+                t = s[sel]
+                p[sel], log_q[sel] = exceedance(c // 2, bool(c % 2), mu[sel], self.level[t], self.sigma[t],
+                                                b.n_samples[t], b.dropout[t], bound=bound)
+        return p, log_q
+
+    def _mu_extreme(self, stack, t0_h, start_row, s):
+        b = self.bank
+        block = stack[start_row:]
+        o_hi, o_lo = block.max(axis=0)[b.slot[s], b.asset[s]], block.min(axis=0)[b.slot[s], b.asset[s]]
+        g = b.gain[s]
+        d1 = b.drift[s] * (t0_h + (start_row + 0.5) * b.dt_h - b.install_h[s])
+        d2 = b.drift[s] * (t0_h + (stack.shape[0] - 0.5) * b.dt_h - b.install_h[s])
+        hi = np.where(g >= 0, g * o_hi, g * o_lo) + b.bias[s] + np.maximum(d1, d2)
+        lo = np.where(g >= 0, g * o_lo, g * o_hi) + b.bias[s] + np.minimum(d1, d2)
+        above = b.alarm_above[s]
+        ext = np.where(above, hi, lo)
+        rms = b.kind[s] == RMS
+        if rms.any():
+            a_hi, a_lo = np.maximum(np.abs(hi), np.abs(lo)), np.where((lo <= 0) & (hi >= 0), 0.0, np.minimum(np.abs(hi), np.abs(lo)))
+            ext = np.where(rms, np.where(above, a_hi, a_lo), ext)
+        return ext
+
+    def _fired_values(self, codes, s, mu, p):
+        b = self.bank
+        u = b.rng.random(s.size)
+        v = np.empty(s.size)
+        for c in self.codes:
+            sel = codes == c
+            if sel.any():
+                t = s[sel]
+                v[sel] = draw_exceeding(c // 2, bool(c % 2), mu[sel], self.level[t], self.sigma[t], b.n_samples[t], b.dropout[t], p[sel], u[sel])
+                if c // 2 == MAX:
+                    v[sel] = quantise(v[sel], b.quantisation[t])
+        return v
+
+    def _alarms(self, stack, t0_h, start_row, mask, stuck_row):
+        b, n_rows = self.bank, stack.shape[0]
+        s = self.alarm_idx[mask[self.alarm_idx]]
+        end = np.minimum(stuck_row[s], n_rows)
+        s, end = s[end > start_row], end[end > start_row]
+        if s.size == 0:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
+        codes = self.code[s]
+        p_max, log_q = self._exceed(codes, s, self._mu_extreme(stack, t0_h, start_row, s), bound=True)
+        pos = np.full(s.size, start_row - 1.0)
+        active = np.ones(s.size, bool)
+        out_i, out_r, out_mu, out_p = [], [], [], []
+        for _ in range(_ROUNDS):
+            ii = np.flatnonzero(active)
+            if ii.size == 0:
+                break
+            lq = log_q[ii]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                gap = np.where(lq < 0, np.ceil(np.log(b.rng.random(ii.size)) / lq), np.inf)
+            cand = pos[ii] + np.maximum(gap, 1.0)
+            inside = cand < end[ii]
+            active[ii[~inside]] = False
+            ii, cand = ii[inside], cand[inside].astype(np.int64)
+            if ii.size == 0:
+                break
+            mu = b.mu_at(stack, t0_h, cand, s[ii])
+            p, _ = self._exceed(codes[ii], s[ii], mu, bound=False)
+            take = b.rng.random(ii.size) * p_max[ii] < p
+            out_i.append(ii[take]), out_r.append(cand[take]), out_mu.append(mu[take]), out_p.append(p[take])
+            active[ii] = False
+            active[ii[~take]] = True
+            pos[ii[~take]] = cand[~take]
+        ii = np.flatnonzero(active)
+        if ii.size:  # settle the rest row by row
+            rows = np.arange(start_row, n_rows)[:, None]
+            mu = b.mu_at(stack, t0_h, rows, s[ii])
+            p = self._exceed(np.tile(codes[ii], rows.size), np.tile(s[ii], rows.size), mu.ravel(), bound=False)[0].reshape(mu.shape)
+            hit = (b.rng.random(p.shape) < p) & (rows > pos[ii]) & (rows < end[ii])
+            got = hit.any(axis=0)
+            first = hit.argmax(axis=0)[got]
+            cols = np.flatnonzero(got)
+            out_i.append(ii[got]), out_r.append(first + start_row), out_mu.append(mu[first, cols]), out_p.append(p[first, cols])
+        if not out_i:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
+        ii, rows, mu, p = (np.concatenate(a) for a in (out_i, out_r, out_mu, out_p))
+        return s[ii], rows, self._fired_values(codes[ii], s[ii], mu, p)
+
+    # ---- edge volume --------------------------------------------------------------------------
+    def _rms_rates(self, stack, t0_h, start_row, sel):
+        b = self.bank
+        mean_obs = stack[start_row:].mean(axis=0)
+        t_mid = t0_h + 0.5 * (start_row + stack.shape[0]) * b.dt_h
+        for grp in self._rms_groups:
+            t = grp[sel[grp]]
+            if t.size:
+                mu = b.gain[t] * mean_obs[b.slot[t], b.asset[t]] + b.bias[t] + b.drift[t] * (t_mid - b.install_h[t])
+                sd = feature_sd(RMS, mu, b.noise_sd[t], b.quantisation[t], b.n_samples[t], b.dropout[t])
+                self.rate[t] = deadband_rate(b.deadband[t] / np.maximum(sd, 1e-300), RMS, 0, int(self.period[t[0]]))
+
+    def _transmissions(self, stack, t0_h, start_row, mask, stuck_row):
+        b, n_rows = self.bank, stack.shape[0]
+        if self._t0 != t0_h:
+            self._t0 = t0_h
+            self._last_at_start = self.last_time.copy()
+        rows = n_rows - start_row
+        if rows == 0:
+            return 0
+        normal_end = np.minimum(stuck_row, n_rows)
+        normal = np.clip(normal_end - start_row, 0, rows)
+        d0 = mask & self.dead0
+        total = int(normal[d0].sum())
+        s = self.db_idx[mask[self.db_idx]]
+        if s.size:
+            if self._rms_groups:
+                self._rms_rates(stack, t0_h, start_row, mask)
+            tv_obs = np.abs(np.diff(stack[start_row:], axis=0)).sum(axis=0)
+            nr = normal[s]
+            tv = (np.abs(b.gain[s]) * tv_obs[b.slot[s], b.asset[s]] + np.abs(b.drift[s]) * rows * b.dt_h) * nr / rows
+            expected = expected_transmissions(nr, self.rate[s], tv, b.deadband[s])
+            count = b.rng.binomial(nr.astype(np.int64), np.where(nr > 0, expected / np.maximum(nr, 1), 0.0))
+            total += int(count.sum())
+            sent = s[count > 0]
+            self.last_time[sent] = t0_h + normal_end[sent] * b.dt_h
+        sent = np.flatnonzero(d0 & (normal > 0))
+        self.last_time[sent] = t0_h + normal_end[sent] * b.dt_h
+        stuck = np.flatnonzero(mask & (stuck_row < n_rows))
+        if stuck.size:
+            sr = stuck_row[stuck]
+            first = np.maximum(sr, 0)
+            before = np.where(sr >= 1, t0_h + sr * b.dt_h, self._last_at_start[stuck])
+            count, last = heartbeat_rows(before, t0_h, b.dt_h, b.heartbeat_h[stuck], first, np.maximum(first, start_row), n_rows)
+            total += int(count.sum())
+            self.last_time[stuck] = last
+        return total
+
+    # ---- interface ----------------------------------------------------------------------------
+    def _hold(self, stack, t0_h, s, row):
+        """Draw the value a sensor sticks at: one sample at `row`."""
+        b = self.bank
+        todo = np.isnan(self.held[s])
+        if todo.any():
+            t, r = s[todo], row[todo].astype(np.int64)
+            x = b.mu_at(stack, t0_h, r, t) + b.noise_sd[t] * b.rng.standard_normal(t.size)
+            self.held[t] = quantise(x, b.quantisation[t])
+
+    def window(self, stack, t0_h, start_row, mask, stuck_row):
+        n_rows = stack.shape[0]
+        alarm = self._alarms(stack, t0_h, start_row, mask, stuck_row)
+        sticking = np.flatnonzero(mask & (stuck_row >= start_row) & (stuck_row < n_rows))
+        if sticking.size:
+            self._hold(stack, t0_h, sticking, stuck_row[sticking])
+        return (*alarm, self._transmissions(stack, t0_h, start_row, mask, stuck_row))
+
+    def features(self, stack, t0_h, idx):
+        b, n_rows = self.bank, stack.shape[0]
+        rows = np.arange(n_rows)[:, None]
+        mu = b.mu_at(stack, t0_h, rows, idx)
+        out = np.empty_like(mu)
+        for kind in np.unique(b.kind[idx]):
+            cols = np.flatnonzero(b.kind[idx] == kind)
+            t = idx[cols]
+            out[:, cols] = draw_features(int(kind), mu[:, cols], b.noise_sd[t], b.quantisation[t], b.n_samples[t], b.dropout[t], b.rng)
+        sr = b.stuck_row(t0_h)[idx]
+        cols = np.flatnonzero(sr < n_rows)
+        if cols.size:
+            self._hold(stack, t0_h, idx[cols], np.maximum(sr[cols], 0))
+            held = self.held[idx[cols]]
+            held = np.where(b.kind[idx[cols]] == RMS, np.abs(held), held)
+            out[:, cols] = np.where(rows >= sr[cols], held, out[:, cols])
+        return out
