@@ -7,3 +7,7 @@ import jax
 jax.config.update("jax_enable_x64", True)
 
 __version__ = "0.1.0"
+
+from simengine.api import Run, load_scenario, run  # noqa: E402  (after the float64 switch)
+
+__all__ = ["Run", "load_scenario", "run", "__version__"]

@@ -39,7 +39,8 @@ class Fleet:
         self._down_since = [0.0] * n
         self.down_intervals: list[tuple[int, float, float]] = []
         self.downtime_h = 0.0
-        self.failures = 0
+        self.failures = 0  # every failure, component breakdowns included
+        self.structural_failures = 0  # physics failures: a crack, fatigue damage or wear at its limit
         self.failure_cost_eur = 0.0
         self.repair_cost_eur = 0.0
         self.physics = None  # set by `attach_physics` when the fleet has physics
@@ -98,6 +99,7 @@ class Fleet:
             return  # already failed, or locked out for repair and so not loaded
         self.broken[i, j] = True
         self.failures += 1
+        self.structural_failures += 1
         self.failure_cost_eur += mode.failure_cost_eur
         self.log.append((self.env.now, i, "failure", float(j)))
         self.go_down(i)

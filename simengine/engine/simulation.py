@@ -104,6 +104,7 @@ class Replica:
         return {
             "availability": 1.0 - downtime / (fleet.n * self.horizon_h),
             "failures": float(fleet.failures),
+            "structural_failures": float(fleet.structural_failures),
             "failures_prevented": float(prevented),
             "detection_lead_time_h": lead,
             "downtime_h": downtime,

@@ -1,0 +1,31 @@
+"""`simengine bench`: benchmarks side by side with their references; JSON in results/bench/."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from simengine.bench import crane_reference, machine_repair
+from simengine.bench.harness import BenchResult, table, write
+
+BENCHMARKS = {
+    "engine_overhead": machine_repair.run,
+    "crane_reference": crane_reference.run,
+}
+
+
+def run_benchmarks(out_dir: Path, *, quick: bool = False, only: list[str] | None = None,
+                   repeats: int = 5) -> list[BenchResult]:
+    unknown = sorted(set(only or ()) - set(BENCHMARKS))
+    if unknown:
+        raise SystemExit(f"simengine bench: unknown benchmark(s) {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}")
+    results = []
+    for name, bench in BENCHMARKS.items():
+        if only and name not in only:
+            continue
+        print(f"running {name} ...", flush=True)
+        result = bench(repeats=repeats, quick=quick)
+        path = write(result, out_dir)
+        print(table([result]))
+        print(f"    -> {path}", flush=True)
+        results.append(result)
+    return results

@@ -1,0 +1,68 @@
+"""The command line end to end: runs, results that open in xarray, and bad input."""
+
+from pathlib import Path
+
+import pytest
+import xarray as xr
+
+from simengine.cli import main
+
+SMALL = ["fleet.count=3", "horizon_years=1", "replicas=2", "progress=false"]
+
+
+def run_cli(args, tmp_path, capsys):
+    code = main(["run", *args, f"out_dir={tmp_path}"])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+@pytest.mark.parametrize("scenario", ["crane_fleet", "wind_farm"])
+def test_scenarios_run_from_the_cli_and_open_in_xarray(scenario, tmp_path, capsys):
+    code, out, err = run_cli([f"scenario={scenario}", *SMALL], tmp_path, capsys)
+    assert code == 0, err
+    (h5,) = tmp_path.glob("*/run.h5")
+    assert f"results: {h5}" in out and "availability" in out
+    for group in ("kpi", "series", "events"):
+        with xr.open_dataset(h5, group=group, engine="h5netcdf") as ds:
+            assert ds.sizes
+    with xr.open_dataset(h5, group="kpi", engine="h5netcdf") as kpi:
+        assert kpi.sizes["replica"] == 2
+        assert ((kpi["availability"] > 0.5) & (kpi["availability"] <= 1.0)).all()
+    with xr.open_dataset(h5, group="series", engine="h5netcdf") as series:
+        assert series["crack_length_m"].dims == ("replica", "time", "asset")
+        assert series["crack_length_m"].attrs["units"] == "m"
+    pngs = sorted(p.name for p in h5.parent.glob("*.png"))
+    assert pngs == ["availability.png", "crack_fan.png", "timeline.png"]
+
+
+BAD = [
+    (["scenario=mars"], ["scenario = 'mars': unknown scenario; choose one of crane_fleet, wind_farm"]),
+    (["crews.count=-1"], ["crews.count = -1: must be >= 1"]),
+    (["fleet.duty.lifts.lifts_per_h=-3"], ["fleet.duty.lifts.lifts_per_h = -3: must be > 0"]),
+    (["replicas=many"], ["replicas = 'many': expected an integer"]),
+    (["fleet.count=2.5"], ["fleet.count = 2.5: expected an integer"]),
+    (["~fleet.physics_failures.0.limit"] if False else ["fleet.physics_failures=[{name: x, quantity: crack_m}]"],
+     ["fleet.physics_failures[0].limit = <missing>: required field is missing"]),
+    (["crews.cuont=4"], ["crews.cuont = 4: unknown field", "did you mean 'count'?"]),
+    (["policy.kind=sometimes"], ["policy.kind = 'sometimes': must be one of corrective, scheduled, condition_based"]),
+    (["crews.count=0", "seed=-1", "fleet.sensors.0.noise_sd=-1"],
+     ["3 problems", "seed = -1: must be >= 0", "crews.count = 0: must be >= 1", "fleet.sensors[0].noise_sd = -1: must be >= 0"]),
+]
+
+
+@pytest.mark.parametrize("args, messages", BAD)
+def test_bad_configuration_is_one_clear_message_and_writes_nothing(args, messages, tmp_path, capsys):
+    code, out, err = run_cli(args, tmp_path, capsys)
+    assert code == 2
+    for message in messages:
+        assert message in err
+    assert "Traceback" not in err + out
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_python_module_entry_point_runs(tmp_path):
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "simengine", "run", "scenario=mars"], capture_output=True, text=True)
+    assert proc.returncode == 2 and "unknown scenario" in proc.stderr
