@@ -1,6 +1,5 @@
 """The command line end to end: runs, results that open in xarray, and bad input."""
 
-from pathlib import Path
 
 import pytest
 import xarray as xr

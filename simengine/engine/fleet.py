@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import simpy
 
-from simengine.config.scenario import ComponentFailure, FleetConfig, PhysicsFailure, RepairConfig
+from simengine.config.scenario import ComponentFailure, FleetConfig, RepairConfig
 from simengine.engine.maintenance import FAILURE, PLANNED, Maintenance
 from simengine.engine.sampling import DrawBuffer, draw, draw_scatter
 
@@ -136,15 +136,32 @@ class Fleet:
 
     # -- outputs ----------------------------------------------------------------
     def available_fraction(self, times_h: np.ndarray) -> np.ndarray:
-        """Fraction of the fleet up at each time, open downtimes included."""
-        intervals = list(self.down_intervals)
-        intervals += [(i, self._down_since[i], np.inf) for i in range(self.n) if self._down[i] > 0]
+        """Fraction of the fleet up, averaged over each interval (t[k-1], t[k]]; at t[0] the instant value."""
+        down = self.cumulative_downtime_h(times_h)
+        span = np.diff(times_h, prepend=times_h[:1])
+        mean_down = np.diff(down, prepend=down[:1]) / np.where(span > 0, span, 1.0)
+        instant = sum(1 for _, s, e in self._intervals() if s <= times_h[0] < e) if times_h.size else 0
+        mean_down[:1] = instant
+        return 1.0 - mean_down / self.n
+
+    def cumulative_downtime_h(self, times_h: np.ndarray) -> np.ndarray:
+        """Asset-hours down in [0, t] for each t: Σ over down intervals of their overlap with [0, t]."""
+        intervals = self._intervals()
         if not intervals:
-            return np.ones_like(times_h)
+            return np.zeros_like(times_h, dtype=float)
         starts = np.sort([s for _, s, _ in intervals])
-        ends = np.sort([e for _, _, e in intervals])
-        down = np.searchsorted(starts, times_h, "right") - np.searchsorted(ends, times_h, "right")
-        return 1.0 - down / self.n
+        ends = np.sort([min(e, 1e300) for _, _, e in intervals])
+
+        def elapsed_since(points):  # Σ_{p < t} (t - p)
+            k = np.searchsorted(points, times_h, "right")
+            head = np.concatenate([[0.0], np.cumsum(points)])
+            return times_h * k - head[k]
+
+        return elapsed_since(starts) - elapsed_since(ends)
+
+    def _intervals(self) -> list[tuple[int, float, float]]:
+        """Down intervals so far, open ones running to +inf."""
+        return self.down_intervals + [(i, self._down_since[i], np.inf) for i in range(self.n) if self._down[i] > 0]
 
     def open_downtime_h(self, until_h: float) -> float:
         return sum(until_h - self._down_since[i] for i in range(self.n) if self._down[i] > 0)

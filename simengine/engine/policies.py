@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import simpy
 
-from simengine.config.scenario import FleetConfig, PolicyConfig
+from simengine.config.scenario import PolicyConfig
 from simengine.engine.fleet import Fleet
 from simengine.engine.maintenance import INSPECTION, PLANNED, Maintenance
 

@@ -98,9 +98,10 @@ class Replica:
         maintenance_cost = insp.cost_eur + fleet.repair_cost_eur + maint.labour_cost_eur + maint.parts_cost_eur
         downtime_cost = downtime * self.scenario.costs.downtime_eur_per_h
         physics = self.physics
-        volume_saved = math.nan
+        volume_saved = reduction = math.nan
         if physics is not None and physics.raw_samples > 0:
             volume_saved = 1.0 - physics.transmitted / physics.raw_samples
+            reduction = physics.raw_samples / max(physics.transmitted, 1)
         return {
             "availability": 1.0 - downtime / (fleet.n * self.horizon_h),
             "failures": float(fleet.failures),
@@ -116,6 +117,7 @@ class Replica:
             "downtime_cost_eur": downtime_cost,
             "total_cost_eur": maintenance_cost + fleet.failure_cost_eur + downtime_cost,
             "sensor_volume_saved": volume_saved,
+            "sensor_reduction_factor": reduction,
         }
 
     def _prevented(self) -> tuple[int, float]:

@@ -1,14 +1,8 @@
 """HDF5 result store, across-replica KPI summaries and plots of a run."""
 
 from simengine.results.plots import plot_run
-from simengine.results.store import (
-    ReplicaResult,
-    RunData,
-    git_revision,
-    read_run,
-    redact_secrets,
-    write_run,
-)
+from simengine.results.provenance import git_revision, redact_secrets
+from simengine.results.store import ReplicaResult, RunData, read_run, write_run
 from simengine.results.summary import format_table, summarize
 
 __all__ = [

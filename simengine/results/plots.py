@@ -58,17 +58,30 @@ def plot_crack_fan(run: RunData, path: Path) -> Path | None:
     return _save(fig, path)
 
 
-def plot_availability(run: RunData, path: Path) -> Path | None:
-    """Median and spread across replicas of the fleet fraction of assets up."""
+def plot_availability(run: RunData, path: Path, bins: int = 120) -> Path | None:
+    """Median and spread across replicas of the fleet's available fraction, averaged over
+    about `bins` equal spans of the horizon (monthly for 10 years), so the spread shows."""
     available = run.series.get("available_fraction")
     if available is None:
         return None
+    years, values = _binned_means(_years(run), available[:, :, 0], bins)
     fig, ax = _figure()
-    _fan(ax, _years(run), available[:, :, 0], colour="tab:green")
+    _fan(ax, years, values, colour="tab:green")
     ax.set_ylabel("Available fraction [-]")
-    ax.set_ylim(-0.02, 1.02)
     ax.set_title("Fleet availability over time")
     return _save(fig, path)
+
+
+def _binned_means(years: np.ndarray, values: np.ndarray, bins: int) -> tuple[np.ndarray, np.ndarray]:
+    """Means of `values` (replica, time) over `bins` equal time spans, at their centres."""
+    if years.size <= bins:
+        return years, values
+    edges = np.linspace(years[0], years[-1], bins + 1)
+    which = np.clip(np.searchsorted(edges, years, side="right") - 1, 0, bins - 1)
+    counts = np.bincount(which, minlength=bins)
+    sums = np.stack([np.bincount(which, weights=row, minlength=bins) for row in values])
+    keep = counts > 0
+    return 0.5 * (edges[:-1] + edges[1:])[keep], sums[:, keep] / counts[keep]
 
 
 def plot_timeline(run: RunData, path: Path) -> Path:

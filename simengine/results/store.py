@@ -9,34 +9,23 @@ dimensions (``replica``, ``event``, ``time``, ``asset``).
 
 from __future__ import annotations
 
-import dataclasses
-import importlib.metadata
 import json
 import os
-import platform
-import subprocess
-import sys
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 import h5py
 import numpy as np
-from omegaconf import DictConfig, ListConfig, OmegaConf
+from omegaconf import OmegaConf
 
+from simengine.results.provenance import environment, package_version, redact_secrets, to_plain
 from simengine.results.summary import summarize
 
 FORMAT_VERSION = 1
 EVENT_FIELDS = ("time_h", "asset", "kind", "value")
 _SCALES = ("replica", "time", "asset", "event")
 _COMPRESS_MIN = 4096  # gzip pays off only beyond a few kB
-SECRET_MARKERS = ("password", "secret", "token", "passphrase", "private_key", "api_key")
-REDACTED = "***"
-_PACKAGES = (
-    "numpy", "scipy", "simpy", "jax", "jaxlib", "h5py", "hydra-core",
-    "omegaconf", "pymodbus", "asyncua", "matplotlib", "simengine",
-)
 
 
 @dataclass(frozen=True)
@@ -165,7 +154,7 @@ def _replica_problems(r: ReplicaResult, first: ReplicaResult) -> list[str]:
 
 
 def _write_root(f: h5py.File, seed: int, n_replicas: int) -> None:
-    f.attrs["simengine_version"] = _package_version("simengine", missing="unknown")
+    f.attrs["simengine_version"] = package_version("simengine", missing="unknown")
     f.attrs["created_utc"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
     f.attrs["seed"] = _int_attr(seed)
     f.attrs["n_replicas"] = n_replicas
@@ -173,83 +162,13 @@ def _write_root(f: h5py.File, seed: int, n_replicas: int) -> None:
 
 
 def _write_provenance(g: h5py.Group, config: dict, seed: int, replicas: list[ReplicaResult]) -> None:
-    clean = redact_secrets(_to_plain(config))
+    clean = redact_secrets(to_plain(config))
     g.attrs["config_yaml"] = OmegaConf.to_yaml(OmegaConf.create(clean))
     g.attrs["seed"] = _int_attr(seed)
     # Entropies may exceed 64 bits, so they travel as JSON integers.
     g.attrs["replica_seed_entropy"] = json.dumps([int(r.seed_entropy) for r in replicas])
-    for key, value in _environment().items():
+    for key, value in environment().items():
         g.attrs[key] = value
-
-
-def redact_secrets(obj):
-    """Return a copy of ``obj`` with every secret value replaced by ``"***"``.
-
-    A key is secret when its name contains, in any case, one of
-    ``SECRET_MARKERS``. Mappings, lists and tuples are searched at any depth.
-    """
-    if isinstance(obj, Mapping):
-        return {
-            k: REDACTED if any(m in str(k).lower() for m in SECRET_MARKERS) else redact_secrets(v)
-            for k, v in obj.items()
-        }
-    if isinstance(obj, (list, tuple)):
-        items = [redact_secrets(v) for v in obj]
-        return tuple(items) if isinstance(obj, tuple) else items
-    return obj
-
-
-def _to_plain(obj):
-    """Config -> dicts, lists and scalars that OmegaConf can serialise."""
-    if isinstance(obj, (DictConfig, ListConfig)):
-        return OmegaConf.to_container(obj, resolve=True)
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return _to_plain(dataclasses.asdict(obj))
-    if isinstance(obj, Mapping):
-        return {k: _to_plain(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple, set, frozenset)):
-        return [_to_plain(v) for v in obj]
-    if isinstance(obj, (np.ndarray, np.generic)):
-        return obj.tolist()
-    return str(obj) if isinstance(obj, os.PathLike) else obj
-
-
-def _environment() -> dict[str, str]:
-    return {
-        "python_version": sys.version,
-        "platform": platform.platform(),
-        "git_revision": git_revision(Path(__file__).resolve().parents[2]),
-        "packages": json.dumps({name: _package_version(name) for name in _PACKAGES}),
-    }
-
-
-def _package_version(name: str, missing: str = "not installed") -> str:
-    try:
-        return importlib.metadata.version(name)
-    except importlib.metadata.PackageNotFoundError:
-        return missing
-
-
-def git_revision(folder: Path) -> str:
-    """Commit of the git checkout rooted at ``folder``, "+dirty" if modified, else "unknown"."""
-    top = _git(folder, "rev-parse", "--show-toplevel")
-    # An installed package sits in site-packages, which may lie inside some unrelated repository.
-    if top is None or Path(top).resolve() != folder.resolve():
-        return "unknown"
-    head = _git(folder, "rev-parse", "HEAD")
-    if head is None:
-        return "unknown"
-    return head + ("+dirty" if _git(folder, "status", "--porcelain") else "")
-
-
-def _git(folder: Path, *args: str) -> str | None:
-    try:
-        done = subprocess.run(
-            ["git", "-C", str(folder), *args], capture_output=True, text=True, timeout=10, check=True
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return done.stdout.strip()
 
 
 def _write_kpis(g: h5py.Group, summary_group: h5py.Group, replicas: list[ReplicaResult], units: dict[str, str]) -> None:

@@ -18,12 +18,15 @@ given, so one seed gives one history.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
 
 from simengine.config.scenario import OBSERVABLES, SensorConfig
+from simengine.sensors.feature_level import FeatureLevel
 from simengine.sensors.features import FEATURE_KINDS, effective_sigma
+from simengine.sensors.raw import RawLevel
 
 FIDELITIES = ("feature", "raw")
 
@@ -104,11 +107,7 @@ class SensorBank:
         self.stuck_h = np.full(self.n_sensors, np.inf)
         self._install(np.arange(self.n_sensors), 0.0)
         self._samples_all = int(self.n_samples.sum())
-        if fidelity == "raw":
-            from simengine.sensors.raw import RawLevel as model
-        else:
-            from simengine.sensors.feature_level import FeatureLevel as model
-        self._model = model(self)
+        self._model = RawLevel(self) if fidelity == "raw" else FeatureLevel(self)
 
     @property
     def rng(self) -> np.random.Generator:
@@ -178,6 +177,8 @@ class SensorBank:
                 raise ValueError(f"sensors: a bool mask of shape ({self.n_sensors},) needed, got {mask.dtype} {mask.shape}")
         stuck_row = self.stuck_row(t0_h)
         stuck = np.flatnonzero(mask & (stuck_row >= start_row) & (stuck_row < n_rows))
+        if start_row == n_rows:
+            return dataclasses.replace(_empty_report(), stuck_sensor=stuck, stuck_time_h=self.stuck_h[stuck].copy())
         alarm_s, alarm_r, alarm_v, sent = self._model.window(stack, float(t0_h), int(start_row), mask, stuck_row)
         order = np.argsort(alarm_s, kind="stable")
         samples = self._samples_all if sensors is None else int(self.n_samples[mask].sum())
@@ -189,5 +190,9 @@ class SensorBank:
 
     def features(self, obs: dict[str, np.ndarray], t0_h: float, sensor_idx: np.ndarray) -> np.ndarray:
         """Row features (W, len(sensor_idx)) for recording: drawn (feature fidelity) or computed from samples (raw)."""
-        idx = np.asarray(sensor_idx, np.int64)
+        idx = np.asarray(sensor_idx, np.int64).ravel()
+        if idx.size and (idx.min() < 0 or idx.max() >= self.n_sensors):
+            raise ValueError(f"sensor_idx = {idx.tolist()}: must lie in [0, {self.n_sensors})")
+        if self.n_sensors == 0:
+            return np.zeros((0, 0))
         return self._model.features(self.stack(obs), float(t0_h), idx)

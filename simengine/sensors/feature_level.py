@@ -13,16 +13,8 @@ Rows are independent given μ (times in hours, values in the sensor's unit), so:
   value that fired is drawn from the feature's law given it exceeds. After a
   few rounds the still-undecided sensors (μ near or past the level) are
   settled with a per-row envelope (the same thinning, candidates per row).
-- Transmitted count: exact for deadband 0 (every row) and for the
-  heartbeat-only rows of a stuck sensor; otherwise Binomial(rows, rate(ρ, τ)),
-  where rate is the stationary rate of the deadband chain for i.i.d. row noise
-  on a linear trend (:func:`~simengine.sensors.edge.deadband_rate`), at
-  ρ = deadband / sd(feature) and τ = mean |Δμ| per row / sd(feature), with
-  |Δμ| ≈ |gain| · |Δobs| + |drift| · dt. Past 256 such sensors only their
-  total is drawn, from its normal limit (same mean and variance). That count
-  is an approximation: its mean is right for a steady or trending μ (within
-  about 3 % in tests); a μ that jumps about from row to row is treated as a
-  trend of the same mean step.
+- Transmitted count: see :mod:`simengine.sensors.counts` (exact for deadband
+  0 and heartbeat-only rows, approximate otherwise).
 
 Per window this costs O(n_sensors) numpy work plus O(candidate rows).
 """
@@ -30,11 +22,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from simengine.sensors.edge import deadband_rate, heartbeat_period, heartbeat_rows
-from simengine.sensors.features import MAX, RMS, draw_exceeding, draw_features, exceedance, feature_sd, max_level, quantise
+from simengine.sensors.counts import EdgeCounts
+from simengine.sensors.features import MAX, RMS, draw_exceeding, draw_features, exceedance, max_level, quantise
 
 _ROUNDS = 4
-_EXACT_COUNTS = 256  # past this many deadband sensors, their total is drawn at once
 
 
 class FeatureLevel:
@@ -43,9 +34,6 @@ class FeatureLevel:
     def __init__(self, bank):
         b = self.bank = bank
         n = b.n_sensors
-        self.last_time = np.full(n, -np.inf)
-        self._last_at_start = self.last_time.copy()
-        self._t0 = None
         self.held = np.full(n, np.nan)
         is_max = b.kind == MAX
         self.level = np.where(is_max, np.where(b.alarm_above, max_level(b.alarm_level, b.quantisation, True),
@@ -54,24 +42,11 @@ class FeatureLevel:
         self.code = b.kind * 2 + b.alarm_above  # (feature, direction) group
         self.alarm_idx = np.flatnonzero(b.has_alarm)
         self.codes = [int(c) for c in np.unique(self.code[self.alarm_idx])]
-        self.period = heartbeat_period(b.heartbeat_h, b.dt_h)
-        self.dead0 = b.deadband == 0
-        self.db_idx = np.flatnonzero(~self.dead0)
-        self.fsd = np.zeros(n)  # sd of a row's feature (RMS: set per window)
-        self._db_groups = []  # (sensors, kind, n_eff, P): one deadband-rate table each
-        keys = (b.n_samples * 4096 + self.period) * 4 + b.kind
-        for key in np.unique(keys[self.db_idx]):
-            grp = self.db_idx[keys[self.db_idx] == key]
-            kind = int(b.kind[grp[0]])
-            n_eff = max(1, round(int(b.n_samples[grp[0]]) * (1 - float(b.dropout[grp].max()))))
-            self._db_groups.append((grp, kind, n_eff if kind == MAX else 0, int(self.period[grp[0]])))
-            if kind != RMS:
-                self.fsd[grp] = feature_sd(kind, 0.0, b.noise_sd[grp], b.quantisation[grp], b.n_samples[grp], b.dropout[grp])
+        self.counts = EdgeCounts(b)
 
     def reset(self, idx):
-        self.last_time[idx] = -np.inf
-        self._last_at_start[idx] = -np.inf
         self.held[idx] = np.nan
+        self.counts.reset(idx)
 
     # ---- alarms -------------------------------------------------------------------------------
     def _exceed(self, codes, s, mu, bound):
@@ -178,67 +153,6 @@ class FeatureLevel:
             cand[:, cols[take]] = False
             cand[r[~take], cols[~take]] = False
 
-    # ---- edge volume --------------------------------------------------------------------------
-    def _counts(self, stack, t0_h, start_row, mask, normal):
-        """Values sent by the considered deadband sensors over their unstuck rows (see the module docstring)."""
-        b, rows = self.bank, stack.shape[0] - start_row
-        block = stack[start_row:]
-        tv_obs = np.abs(np.diff(block, axis=0)).sum(axis=0) / rows  # mean |Δobs| per row
-        mean_obs = block.mean(axis=0)
-        t_mid = t0_h + 0.5 * (start_row + stack.shape[0]) * b.dt_h
-        sensors, rates = [], []
-        for grp, kind, n_eff, period in self._db_groups:
-            s = grp[mask[grp]]
-            if s.size == 0:
-                continue
-            o = (b.slot[s], b.asset[s])
-            if kind == RMS:
-                mu = b.gain[s] * mean_obs[o] + b.bias[s] + b.drift[s] * (t_mid - b.install_h[s])
-                self.fsd[s] = feature_sd(RMS, mu, b.noise_sd[s], b.quantisation[s], b.n_samples[s], b.dropout[s])
-            sd = np.maximum(self.fsd[s], 1e-300)
-            trend = np.abs(b.gain[s]) * tv_obs[o] + np.abs(b.drift[s]) * b.dt_h
-            sensors.append(s)
-            rates.append(np.minimum(deadband_rate(b.deadband[s] / sd, trend / sd, kind, n_eff, period), 1.0))
-        if not sensors:
-            return 0
-        s, rate = np.concatenate(sensors), np.concatenate(rates)
-        nr = normal[s]
-        if s.size <= _EXACT_COUNTS:
-            count = b.rng.binomial(nr.astype(np.int64), rate)
-            total, sent = int(count.sum()), count > 0
-        else:  # the sum of many Binomials: its normal limit, same mean and variance (numpy's binomial costs ~0.1 µs a draw)
-            mean, var = nr * rate, nr * rate * (1.0 - rate)
-            total = int(np.clip(np.rint(mean.sum() + np.sqrt(var.sum()) * b.rng.standard_normal()), 0, nr.sum()))
-            sent = mean > 0
-        self.last_time[s[sent]] = t0_h + (start_row + nr[sent]) * b.dt_h
-        return total
-
-    def _transmissions(self, stack, t0_h, start_row, mask, stuck_row):
-        b, n_rows = self.bank, stack.shape[0]
-        if self._t0 != t0_h:
-            self._t0 = t0_h
-            self._last_at_start = self.last_time.copy()
-        rows = n_rows - start_row
-        if rows == 0:
-            return 0
-        normal_end = np.minimum(stuck_row, n_rows)
-        normal = np.clip(normal_end - start_row, 0, rows)
-        d0 = mask & self.dead0
-        total = int(normal[d0].sum())
-        if self.db_idx.size:
-            total += self._counts(stack, t0_h, start_row, mask, normal)
-        sent = np.flatnonzero(d0 & (normal > 0))
-        self.last_time[sent] = t0_h + normal_end[sent] * b.dt_h
-        stuck = np.flatnonzero(mask & (stuck_row < n_rows))
-        if stuck.size:
-            sr = stuck_row[stuck]
-            first = np.maximum(sr, 0)
-            before = np.where(sr >= 1, t0_h + sr * b.dt_h, self._last_at_start[stuck])
-            count, last = heartbeat_rows(before, t0_h, b.dt_h, b.heartbeat_h[stuck], first, np.maximum(first, start_row), n_rows)
-            total += int(count.sum())
-            self.last_time[stuck] = last
-        return total
-
     # ---- interface ----------------------------------------------------------------------------
     def _hold(self, stack, t0_h, s, row):
         """Draw the value a sensor sticks at: one sample at `row`."""
@@ -255,7 +169,7 @@ class FeatureLevel:
         sticking = np.flatnonzero(mask & (stuck_row >= start_row) & (stuck_row < n_rows))
         if sticking.size:
             self._hold(stack, t0_h, sticking, stuck_row[sticking])
-        return (*alarm, self._transmissions(stack, t0_h, start_row, mask, stuck_row))
+        return (*alarm, self.counts.count(stack, t0_h, start_row, mask, stuck_row))
 
     def features(self, stack, t0_h, idx):
         b, n_rows = self.bank, stack.shape[0]

@@ -129,3 +129,18 @@ def test_crossing_in_a_later_window_and_mid_interval_is_exact():
         rep = Replica(crack_scenario(400.0), seed=0, duty=duty)
         rep.run()
         assert rep.log.rows[0][0] == pytest.approx(life, rel=1e-12)
+
+
+def test_planned_repair_waits_for_the_spare_part_lead_time():
+    sc = crack_scenario(1500.0, **{
+        "policy.kind": "scheduled",
+        "policy.inspection": {"interval_h": 1000.0, "duration_h": 4.0, "pod_a50_m": 1e-9, "pod_slope": 0.01},
+        "fleet.physics_failures": [{"name": "joint", "quantity": "crack_m", "limit": A_CRIT,
+                                    "planned_repair": {"work": {"kind": "fixed", "mean": 10}, "part": "kit"}}],
+        "spares": {"kit": {"initial": 0, "reorder_point": 0, "order_quantity": 1, "lead_time_h": 100.0}},
+    })
+    rep = Replica(sc, seed=1, duty=ConstantDuty())
+    rep.run()
+    # found at 1004 h; the store is empty, so the kit is ordered then and arrives at 1104 h
+    assert trace(rep) == [(1004.0, 0, "inspection"), (1004.0, 0, "detection"), (1004.0, 0, "repair_start"),
+                          (1114.0, 0, "repair_end")]

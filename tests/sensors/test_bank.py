@@ -147,3 +147,10 @@ def test_a_fleet_sized_feature_window_runs():
     assert 0 < report.alarm_sensor.size < 1000 and set(report.alarm_sensor.tolist()) <= set(np.flatnonzero(bank.has_alarm).tolist())
     assert 168 * 9000 < report.transmitted < 168 * 12_000
     assert report.raw_samples == 12_000 * 168 * 3600
+
+
+@pytest.mark.parametrize("fidelity", FIDELITIES)
+def test_a_window_with_no_rows_left_reports_nothing(fidelity):
+    bank = SensorBank((sensor(alarm=AlarmConfig(1.0)),), 2, 1.0, fidelity, np.random.default_rng(9))
+    report = bank.window(flat(5.0, 2), 0.0, start_row=168)
+    assert report.alarm_sensor.size == 0 and report.transmitted == 0 and report.raw_samples == 0

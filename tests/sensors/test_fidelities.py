@@ -103,7 +103,8 @@ def test_deadband_zero_sends_every_row_in_both_fidelities():
 def test_heartbeat_only_sends_once_per_heartbeat():
     cfg = sensor(feature="mean", deadband=1e9, heartbeat_h=24.0)
     assert sent_per_row(cfg, "raw") == pytest.approx(1 / 24, rel=1e-12)
-    assert sent_per_row(cfg, "feature") == pytest.approx(1 / 24, rel=0.05)
+    assert sent_per_row(cfg, "feature") == pytest.approx(1 / 24, rel=0.05)  # 300 units: the total's normal limit
+    assert sent_per_row(cfg, "feature", n_assets=200) == pytest.approx(1 / 24, rel=0.05)  # 200: Binomial per unit
 
 
 @pytest.mark.parametrize("kind", FEATURE_KINDS)
