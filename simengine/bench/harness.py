@@ -62,7 +62,7 @@ def table(results: list[BenchResult]) -> str:
     for r in results:
         lines.append(f"{r.name}  (goal: {r.goal})")
         for key, value in r.figures.items():
-            shown = f"{value:.4g}" if isinstance(value, float) else str(value)
+            shown = f"{value:.6g}" if isinstance(value, float) else str(value)
             lines.append(f"    {key:<38} {shown}")
         if r.notes:
             lines.append(f"    note: {r.notes}")

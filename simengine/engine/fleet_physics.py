@@ -59,7 +59,7 @@ class FleetPhysics:
         self.calls = 0
         self.transmitted = 0
         self.raw_samples = 0
-        self.stuck_events: list[tuple[float, int]] = []
+        self.stuck_events: list[tuple[float, int, int]] = []  # (time, asset, sensor)
         self._sensor_active = np.ones(sensors.n_sensors, bool) if sensors is not None else None
         env.process(self._windows())
 
@@ -144,7 +144,8 @@ class FleetPhysics:
         for s, t, v in zip(report.alarm_sensor.tolist(), times.tolist(), report.alarm_value.tolist()):
             asset = int(self.sensors.asset[s])
             self._at(t, self._alarm, s, v, asset, int(self.token[asset]))
-        self.stuck_events.extend(zip(report.stuck_time_h.tolist(), self.sensors.asset[report.stuck_sensor].tolist()))
+        self.stuck_events.extend(zip(report.stuck_time_h.tolist(), self.sensors.asset[report.stuck_sensor].tolist(),
+                                     report.stuck_sensor.tolist()))
 
     def _alarm(self, sensor: int, value: float, asset: int, token: int) -> None:
         if self.token[asset] == token and self._sensor_active[sensor]:
@@ -163,6 +164,16 @@ class FleetPhysics:
         if self.sensors is not None:
             self._sensor_active[self.sensors.asset == asset] = True
         self._repredict(asset, t_h, values)
+
+    def replace_stuck_sensors(self, asset: int, t_h: float) -> int:
+        """A crew on site swaps the asset's stuck sensors; they watch again from the next window
+        (re-predicting now would cost a physics call per visit for a few days of coverage)."""
+        if self.sensors is None:
+            return 0
+        stuck = np.flatnonzero((self.sensors.asset == asset) & (self.sensors.stuck_h <= t_h))
+        if stuck.size:
+            self.sensors.replace(stuck, t_h)
+        return int(stuck.size)
 
     def resume(self, asset: int, t_h: float) -> None:
         """An asset back in service at t_h; its state was held since the window began."""

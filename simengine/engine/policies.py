@@ -37,6 +37,7 @@ class Inspector:
         self.inspections = 0
         self.alarms = 0
         self.no_fault_found = 0
+        self.sensors_replaced = 0
         self.cost_eur = 0.0
         self._visiting: set[int] = set()  # assets with an inspection queued or under way
         if policy.kind == "scheduled" and fleet.physics is not None:
@@ -76,6 +77,7 @@ class Inspector:
         self.inspections += 1
         self.cost_eur += spec.cost_eur
         self.fleet.log.append((self.env.now, i, "inspection", 0.0))
+        self.sensors_replaced += self.fleet.physics.replace_stuck_sensors(i, self.env.now)
         found = self._find(i)
         if found is not None:
             self.fleet.planned_repair(i, found, via)

@@ -112,6 +112,8 @@ class Replica:
             "inspections": float(insp.inspections),
             "alarms": float(insp.alarms),
             "no_fault_found": float(insp.no_fault_found),
+            "sensors_stuck": float(len(physics.stuck_events)) if physics is not None else 0.0,
+            "sensors_replaced": float(insp.sensors_replaced),
             "maintenance_cost_eur": maintenance_cost,
             "failure_cost_eur": fleet.failure_cost_eur,
             "downtime_cost_eur": downtime_cost,
@@ -138,7 +140,7 @@ class Replica:
     def _events(self) -> np.ndarray:
         rows = self.log.rows
         if self.physics is not None:
-            rows = rows + [(t, a, "sensor_stuck", 0.0) for t, a in self.physics.stuck_events]
+            rows = rows + [(t, a, "sensor_stuck", float(s)) for t, a, s in self.physics.stuck_events]
             rows.sort(key=lambda r: r[0])
         dtype = [("time_h", "f8"), ("asset", "i4"), ("kind", "U16"), ("value", "f8")]
         return np.array(rows, dtype=dtype) if rows else np.zeros(0, dtype)
