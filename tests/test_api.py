@@ -24,6 +24,14 @@ def test_load_scenario_applies_overrides_and_validates():
         load_scenario("atlantis")
 
 
+def test_wind_farm_runs_from_python_and_more_crews_wait_less():
+    busy = {"fleet.count": 30, "horizon_years": 2.0}
+    few = run(small("wind_farm", **busy, **{"crews.count": 1}), replicas=2, seed=4)
+    many = run(small("wind_farm", **busy, **{"crews.count": 6}), replicas=2, seed=4)
+    assert few.kpis["crew_wait_h"].mean() > many.kpis["crew_wait_h"].mean()
+    assert 0 < few.summary["availability"]["mean"] <= 1
+
+
 def test_run_writes_a_readable_file_with_provenance(tmp_path):
     result = run(small(), replicas=2, seed=3, out_dir=tmp_path)
     data = read_run(result.path)

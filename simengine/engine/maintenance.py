@@ -34,13 +34,18 @@ class Maintenance:
         self._immediate = self.calendar.always and access is None and self.travel_h == 0.0
         self.stores = {name: _PartStore(env, name, spec) for name, spec in spares.items()}
         self.crew_hours = 0.0
+        self.work_orders = 0
+        self.wait_h = 0.0  # work-order hours spent waiting for a free crew
 
     def perform(self, priority: int, work_h: float, part: str | None = None):
         """Generator: carry out one work order; use as ``yield from maintenance.perform(...)``."""
         env = self.env
+        self.work_orders += 1
         wait = self.crews.acquire(priority)
         if wait is not None:
+            asked = env.now
             yield wait
+            self.wait_h += env.now - asked
         try:
             if self._immediate and part is None:
                 yield env.timeout(work_h)  # round the clock, onshore, no parts: one event
