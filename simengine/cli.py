@@ -24,9 +24,11 @@ from simengine.config.scenario import ScenarioConfig
 GROUPS = ("scenario",)
 
 
-def compose_config(overrides: list[str]) -> tuple[ScenarioConfig, RunSettings, dict]:
-    """Hydra composition plus dotted overrides -> validated (scenario, run settings, plain config)."""
-    from hydra import compose, initialize_config_dir
+def compose(config_name: str, overrides: list[str]) -> dict:
+    """Hydra composition of conf/<config_name>.yaml with group choices, then dotted overrides,
+    as plain data (not yet validated)."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
     from hydra.core.override_parser.overrides_parser import OverridesParser
     from hydra.errors import HydraException, MissingConfigException
 
@@ -40,33 +42,40 @@ def compose_config(overrides: list[str]) -> tuple[ScenarioConfig, RunSettings, d
     values = [o for o in parsed if o.key_or_group not in GROUPS]
     try:
         with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3", job_name="simengine"):
-            cfg = compose(config_name="config", overrides=groups)
+            cfg = hydra_compose(config_name=config_name, overrides=groups)
     except MissingConfigException:
         chosen = next((o.value() for o in parsed if o.key_or_group == "scenario"), None)
         raise ConfigError([Problem("scenario", chosen, f"unknown scenario; choose one of {', '.join(scenario_names())}")]) from None
+    except HydraException as err:  # e.g. a group override for a config without groups
+        raise ConfigError([Problem("<command line>", " ".join(groups), str(err).splitlines()[0])]) from None
     OmegaConf.set_struct(cfg, False)
     for o in values:
         if o.is_delete():
             OmegaConf.update(cfg, o.key_or_group, None, force_add=True)
         else:
             OmegaConf.update(cfg, o.key_or_group, o.value(), merge=False, force_add=True)
-    plain = OmegaConf.to_container(cfg, resolve=True)
-    run_part = {k: plain.pop(k) for k in RUN_KEYS if k in plain}
+    return OmegaConf.to_container(cfg, resolve=True)
+
+
+def build_parts(plain: dict, run_keys: tuple[str, ...], run_schema, schema):
+    """Split plain config into run settings and the rest; validate both, listing every problem."""
+    plain = dict(plain)
+    run_part = {k: plain.pop(k) for k in run_keys if k in plain}
     problems: list[Problem] = []
-    scenario = settings = None
-    for cls, data, prefix in ((RunSettings, run_part, ""), (ScenarioConfig, plain, "")):
+    built = []
+    for cls, data in ((run_schema, run_part), (schema, plain)):
         try:
-            obj = build(cls, data, path=prefix)
+            built.append(build(cls, data))
         except ConfigError as err:
             problems.extend(err.problems)
-            continue
-        if cls is RunSettings:
-            settings = obj
-        else:
-            scenario = obj
     if problems:
         raise ConfigError(problems)
-    return scenario, settings, {"scenario": plain, "run": run_part}
+    return built[1], built[0], {"run": run_part, "config": plain}
+
+
+def compose_config(overrides: list[str]) -> tuple[ScenarioConfig, RunSettings, dict]:
+    """`simengine run`: the validated scenario and run settings."""
+    return build_parts(compose("config", overrides), RUN_KEYS, RunSettings, ScenarioConfig)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -87,11 +96,40 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_fatigue(args: argparse.Namespace) -> int:
+    from datetime import datetime, timezone
+
+    from simengine.config.fatigue import FatigueConfig
+    from simengine.config.run import FATIGUE_RUN_KEYS, FatigueSettings
+    from simengine.fatigue.report import plot_fatigue, summary_text, write_fatigue
+    from simengine.fatigue.runner import run_fatigue
+
+    cfg, settings, plain = build_parts(compose("fatigue", args.overrides), FATIGUE_RUN_KEYS, FatigueSettings, FatigueConfig)
+    result = run_fatigue(cfg, replicas=settings.replicas, seed=settings.seed)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    folder = Path(settings.out_dir) / f"fatigue-{cfg.name}-{stamp}"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = write_fatigue(result, folder / "fatigue.h5", config={"fatigue": plain["config"], "run": plain["run"]})
+    print(summary_text(result))
+    print(f"results: {path}")
+    if settings.plots:
+        for png in plot_fatigue(result, folder):
+            print(f"plot:    {png}")
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from simengine.bench import run_benchmarks
 
     run_benchmarks(Path(args.out), quick=args.quick, only=args.only, repeats=args.repeats)
     return 0
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value}: must be >= 1")
+    return value
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -100,11 +138,14 @@ def main(argv: list[str] | None = None) -> int:
     p_run = sub.add_parser("run", help="run a Monte Carlo batch of a scenario")
     p_run.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. scenario=wind_farm crews.count=4")
     p_run.set_defaults(fn=cmd_run)
+    p_fat = sub.add_parser("fatigue", help="a time-accelerated fatigue batch (P(failure) over years)")
+    p_fat.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. replicas=10000 horizon_years=25")
+    p_fat.set_defaults(fn=cmd_fatigue)
     p_bench = sub.add_parser("bench", help="run the benchmarks, write results/bench/*.json")
     p_bench.add_argument("--out", default="results/bench")
     p_bench.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke test")
     p_bench.add_argument("--only", action="append", help="run only these benchmarks (repeatable)")
-    p_bench.add_argument("--repeats", type=int, default=5)
+    p_bench.add_argument("--repeats", type=_positive_int, default=5)
     p_bench.set_defaults(fn=cmd_bench)
     args = parser.parse_args(argv)
     try:

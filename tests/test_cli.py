@@ -44,6 +44,11 @@ BAD = [
      ["fleet.physics_failures[0].limit = <missing>: required field is missing"]),
     (["crews.cuont=4"], ["crews.cuont = 4: unknown field", "did you mean 'count'?"]),
     (["policy.kind=sometimes"], ["policy.kind = 'sometimes': must be one of corrective, scheduled, condition_based"]),
+    (["crews.shifts=[]"], ["crews.shifts = []: needs at least one (start, end) shift"]),
+    (["fleet.sensors.0.sample_rate_hz=1e-5"], ["fleet.sensors[0].sample_rate_hz = 1e-05: must give at least one sample per sync interval"]),
+    (["horizon_years=inf"], ["horizon_years = inf: must be <= 1000"]),
+    (["sync_interval_h=5"], ["sync_interval_h = 5.0: must divide 24 h"]),
+    (["fleet.duty.kind=none"], ["fleet.duty.kind = 'none': physics failures and sensors need a duty"]),
     (["crews.count=0", "seed=-1", "fleet.sensors.0.noise_sd=-1"],
      ["3 problems", "seed = -1: must be >= 0", "crews.count = 0: must be >= 1", "fleet.sensors[0].noise_sd = -1: must be >= 0"]),
 ]

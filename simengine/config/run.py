@@ -18,3 +18,14 @@ class RunSettings:
     out_dir: str = spec("results")
     plots: bool = spec(True)
     progress: bool = spec(True)
+
+
+FATIGUE_RUN_KEYS = ("replicas", "seed", "out_dir", "plots")
+
+
+@dataclass(frozen=True)
+class FatigueSettings:
+    replicas: int = spec(2000, ge=1)
+    seed: int = spec(0, ge=0)
+    out_dir: str = spec("results")
+    plots: bool = spec(True)

@@ -203,12 +203,14 @@ class FleetConfig:
 @dataclass(frozen=True)
 class CrewConfig:
     count: int = spec(2, ge=1)
-    shifts: tuple[tuple[float, float], ...] = spec(default_factory=lambda: ((0.0, 24.0),), ge=0.0, le=24.0, doc="(start, end) hour of day")
+    shifts: tuple[tuple[float, float], ...] = spec(default_factory=lambda: ((0.0, 24.0),), ge=0.0, le=24.0, doc="(start, end) hour of day, at least one")
     travel_h: float = spec(0.5, ge=0.0)
     hourly_cost_eur: float = spec(120.0, ge=0.0)
     max_wave_height_m: float | None = spec(None, gt=0.0, doc="offshore access limit; needs wind duty")
 
     def check(self):
+        if not self.shifts:
+            return [("shifts", [], "needs at least one (start, end) shift; [[0, 24]] is round the clock")]
         return [(f"shifts[{i}]", list(s), "needs start < end") for i, s in enumerate(self.shifts) if not s[0] < s[1]]
 
 
@@ -229,6 +231,7 @@ class InspectionConfig:
     takes_asset_down: bool = spec(True)
     pod_a50_m: float = spec(2.0e-3, gt=0.0, doc="crack depth found with probability 1/2")
     pod_slope: float = spec(0.6, gt=0.0, doc="log-logistic spread of the PoD curve")
+    wear_visible_fraction: float = spec(0.3, gt=0.0, le=1.0, doc="wear an inspection sees, as a fraction of its limit")
 
 
 @dataclass(frozen=True)
@@ -236,6 +239,7 @@ class PolicyConfig:
     kind: str = spec("condition_based", choices=("corrective", "scheduled", "condition_based"))
     inspection: InspectionConfig = spec(default_factory=InspectionConfig)
     alarm_response_h: float = spec(0.0, ge=0.0, doc="delay from alarm to work order")
+    rearm_after_h: float = spec(720.0, gt=0.0, doc="alarms re-arm this long after a visit found nothing")
 
 
 @dataclass(frozen=True)
@@ -252,9 +256,9 @@ class OutputConfig:
 @dataclass(frozen=True)
 class ScenarioConfig:
     name: str = spec("custom")
-    horizon_years: float = spec(10.0, gt=0.0)
-    sync_interval_h: float = spec(1.0, gt=0.0, doc="physics resolution")
-    window_h: float = spec(168.0, gt=0.0, doc="physics is predicted this far ahead in one call")
+    horizon_years: float = spec(10.0, gt=0.0, le=1000.0)
+    sync_interval_h: float = spec(1.0, gt=0.0, le=24.0, doc="physics resolution; divides 24 h")
+    window_h: float = spec(168.0, ge=24.0, doc="physics is predicted this far ahead in one call")
     sensor_fidelity: str = spec("feature", choices=("feature", "raw"))
     fleet: FleetConfig = spec(default_factory=FleetConfig)
     crews: CrewConfig = spec(default_factory=CrewConfig)
@@ -271,9 +275,22 @@ class ScenarioConfig:
             for label, rep in (("repair", mode.repair), ("planned_repair", getattr(mode, "planned_repair", None))):
                 if rep is not None and rep.part is not None and rep.part not in self.spares:
                     problems.append((f"{where}.{mode.name}.{label}.part", rep.part, f"unknown spare part; known: {', '.join(self.spares) or 'none'}"))
+        if self.fleet.duty.kind == "none" and (self.fleet.physics_failures or self.fleet.sensors):
+            problems.append(("fleet.duty.kind", "none", "physics failures and sensors need a duty (lifts or wind) to load the physics"))
         if self.crews.max_wave_height_m is not None and self.fleet.duty.kind != "wind":
             problems.append(("crews.max_wave_height_m", self.crews.max_wave_height_m, "needs a wind duty (it brings the sea state)"))
         ratio = self.window_h / self.sync_interval_h
         if abs(ratio - round(ratio)) > 1e-9:
             problems.append(("window_h", self.window_h, "must be a whole number of sync intervals"))
+        per_day = 24.0 / self.sync_interval_h
+        if abs(per_day - round(per_day)) > 1e-9:
+            problems.append(("sync_interval_h", self.sync_interval_h, "must divide 24 h (0.5, 1, 2, 3, 4, 6, 8, 12 or 24)"))
+        for i, sensor in enumerate(self.fleet.sensors):
+            if sensor.sample_rate_hz * self.sync_interval_h * 3600.0 < 1.0:
+                problems.append((f"fleet.sensors[{i}].sample_rate_hz", sensor.sample_rate_hz,
+                                 "must give at least one sample per sync interval"))
+        for i, mode in enumerate(self.fleet.physics_failures):
+            if mode.quantity == "crack_m" and self.fleet.crack.initial_flaw_m.median >= mode.limit:
+                problems.append((f"fleet.physics_failures[{i}].limit", mode.limit,
+                                 f"must exceed the median initial flaw ({self.fleet.crack.initial_flaw_m.median} m)"))
         return problems

@@ -47,6 +47,7 @@ class Fleet:
         self.operating = None  # the physics' mask: assets out of service carry no load
         self.broken = np.zeros((n, len(cfg.physics_failures)), bool)
         self.repair_open = np.zeros(n, bool)  # a planned repair is queued or under way
+        self.repair_mode = np.full(n, -1)  # ... of this failure mode
         self.detections: list[tuple[int, int, float, dict]] = []  # (asset, mode, time, state)
         for comp in cfg.components:
             life, work = DrawBuffer(comp.life, rng), DrawBuffer(comp.repair.work, rng)
@@ -87,7 +88,9 @@ class Fleet:
             self.failure_cost_eur += comp.failure_cost_eur
             log((env.now, i, "breakdown", 0.0))
             self.go_down(i)
-            yield from self.maintenance.perform(FAILURE, work(), repair.part)
+            done = yield from self.maintenance.perform(FAILURE, work(), repair.part)
+            if not done:
+                return
             self.repair_cost_eur += repair.cost_eur
             self.come_up(i)
             log((env.now, i, "breakdown_fixed", 0.0))
@@ -95,8 +98,8 @@ class Fleet:
     def physics_failure(self, i: int, j: int) -> None:
         """A physics quantity of asset i reached the limit of failure mode j."""
         mode = self.cfg.physics_failures[j]
-        if self.broken[i, j] or self.repair_open[i]:
-            return  # already failed, or locked out for repair and so not loaded
+        if self.broken[i, j] or (self.repair_open[i] and self.repair_mode[i] == j):
+            return  # already failed, or this very defect is locked out for repair
         self.broken[i, j] = True
         self.failures += 1
         self.structural_failures += 1
@@ -110,6 +113,7 @@ class Fleet:
         if self.repair_open[i] or self.broken[i, j]:
             return
         self.repair_open[i] = True
+        self.repair_mode[i] = j
         self.detections.append((i, j, self.env.now, self.physics.state_at(i, self.env.now)))
         self.log.append((self.env.now, i, "detection", float(j)))
         self.env.process(self._repair(i, j, self.cfg.physics_failures[j].planned_repair, PLANNED))
@@ -119,11 +123,15 @@ class Fleet:
         if not was_down:
             self.go_down(i)
         self.log.append((self.env.now, i, "repair_start", float(j)))
-        yield from self.maintenance.perform(priority, float(draw(repair.work, self.rng)), repair.part)
+        done = yield from self.maintenance.perform(priority, float(draw(repair.work, self.rng)), repair.part)
+        if not done:
+            return
         self.repair_cost_eur += repair.cost_eur
         self.physics.reset(i, self.env.now, **self._as_new(j))
         self.broken[i, j] = False
-        self.repair_open[i] = False
+        if self.repair_mode[i] == j:
+            self.repair_open[i] = False
+            self.repair_mode[i] = -1
         self.come_up(i)
         self.log.append((self.env.now, i, "repair_end", float(j)))
 

@@ -113,18 +113,20 @@ class FleetPhysics:
     # -- crossings ---------------------------------------------------------
     def _schedule_crossings(self, r: int, assets: np.ndarray) -> None:
         for j, th in enumerate(self.thresholds):
-            values = self.boundary[th.quantity][r:]  # (W + 1 - r, n)
-            crossed = (values[1:] >= th.limit) & (values[:-1] < th.limit) & assets[None, :]
-            hit = np.flatnonzero(crossed.any(0))
+            values = self.boundary[th.quantity][r:]  # (W + 1 - r, n): boundaries from row r
+            over = (values >= th.limit) & assets[None, :]
+            hit = np.flatnonzero(over.any(0))
             if hit.size == 0:
                 continue
-            row = crossed[:, hit].argmax(0)
-            before, after = values[row, hit], values[row + 1, hit]
+            # an asset already past its limit at the first boundary (e.g. while it was out of
+            # service, or a flaw born critical) fails there and then; the fleet ignores repeats
+            k = over[:, hit].argmax(0)
+            before, after = values[np.maximum(k - 1, 0), hit], values[k, hit]
             if th.quantity == "crack_m":
                 frac = np.asarray(crossing_fraction(before, after, th.limit, self.params.paris_m[hit]))
             else:  # damage and wear grow linearly within an interval
-                frac = np.clip((th.limit - before) / (after - before), 0.0, 1.0)
-            times = (self.row0 + r + row + frac) * self.dt_h
+                frac = np.clip((th.limit - before) / np.where(after > before, after - before, 1.0), 0.0, 1.0)
+            times = (self.row0 + r + np.where(k > 0, k - 1 + frac, 0.0)) * self.dt_h
             for asset, t in zip(hit.tolist(), times.tolist()):
                 self._at(t, self._crossing, asset, j, int(self.token[asset]))
 
@@ -133,10 +135,11 @@ class FleetPhysics:
             self.on_crossing(asset, j)
 
     # -- sensors -------------------------------------------------------------
-    def _sensor_window(self, r: int, assets: np.ndarray, count_volume: bool) -> None:
+    def _sensor_window(self, r: int, assets: np.ndarray, count_volume: bool, back_in_service: bool = False) -> None:
         if self.sensors is None:
             return
-        mask = self._sensor_active & assets[self.sensors.asset] & self.operating[self.sensors.asset]
+        in_service = self.operating | back_in_service
+        mask = self._sensor_active & assets[self.sensors.asset] & in_service[self.sensors.asset]
         report = self.sensors.window(self.obs, self.row0 * self.dt_h, start_row=r, sensors=mask, count_volume=count_volume)
         self.transmitted += report.transmitted
         self.raw_samples += report.raw_samples
@@ -175,6 +178,12 @@ class FleetPhysics:
             self.sensors.replace(stuck, t_h)
         return int(stuck.size)
 
+    def rearm(self, asset: int, t_h: float) -> None:
+        """Re-arm the asset's latched alarms (after a visit that found nothing) from t_h on."""
+        if self.sensors is not None:
+            self._sensor_active[self.sensors.asset == asset] = True
+            self._repredict(asset, t_h, {})
+
     def resume(self, asset: int, t_h: float) -> None:
         """An asset back in service at t_h; its state was held since the window began."""
         r = self._row_after(t_h)
@@ -199,7 +208,7 @@ class FleetPhysics:
         only = np.zeros(self.n, bool)
         only[asset] = True
         self._schedule_crossings(r, only)
-        self._sensor_window(r, only, count_volume=False)
+        self._sensor_window(r, only, count_volume=False, back_in_service=True)
 
     def _at(self, t_h: float, fn, *args) -> None:
         delay = max(t_h - self.env.now, 0.0)
@@ -250,7 +259,9 @@ class FleetPhysics:
         per_day = int(round(24.0 / self.dt_h))
         partial = (-first_row) % per_day
         inputs = self._rows_per_item(first_row, cols, k)
-        valid = np.arange(self.W)[:, None] < np.concatenate([partial, np.zeros(n - k, int)])[None, :]
+        rows = np.arange(self.W)[:, None]
+        valid = (rows < np.concatenate([partial, np.zeros(n - k, int)])[None, :]) \
+            & (rows + np.concatenate([first_row, np.zeros(n - k, int)])[None, :] < self.horizon_rows)
         end, traj, _ = jax.device_get(advance(params, AssetState(*(start[f] for f in STATE_FIELDS)), inputs, valid,
                                               self.dt_h * 3600.0))
         crossed(start, traj, first_row * self.dt_h, self.dt_h)
@@ -268,6 +279,7 @@ class FleetPhysics:
             crossed(start, traj, np.full(k, day0 * 24.0), 24.0)
             start = {f: np.asarray(getattr(end, f)) for f in STATE_FIELDS}
             day0 += self.W
+        result[result > self.horizon_rows * self.dt_h] = np.inf  # beyond the horizon is not "prevented"
         return result
 
     def _rows_per_item(self, first_row: np.ndarray, cols: np.ndarray, k: int) -> AssetInputs:

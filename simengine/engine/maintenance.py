@@ -37,8 +37,12 @@ class Maintenance:
         self.work_orders = 0
         self.wait_h = 0.0  # work-order hours spent waiting for a free crew
 
-    def perform(self, priority: int, work_h: float, part: str | None = None):
-        """Generator: carry out one work order; use as ``yield from maintenance.perform(...)``."""
+    def perform(self, priority: int, work_h: float, part: str | None = None, on_site=None):
+        """Generator: carry out one work order; use as ``yield from maintenance.perform(...)``.
+
+        `on_site()` is called when the crew starts work (after shift, access, travel and part).
+        Returns False if the work could not be done within the horizon (no access left).
+        """
         env = self.env
         self.work_orders += 1
         wait = self.crews.acquire(priority)
@@ -48,29 +52,35 @@ class Maintenance:
             self.wait_h += env.now - asked
         try:
             if self._immediate and part is None:
+                if on_site is not None:
+                    on_site()
                 yield env.timeout(work_h)  # round the clock, onshore, no parts: one event
                 self.crew_hours += work_h
-                return
-            yield from self._on_site(work_h, part)
+                return True
+            return (yield from self._on_site(work_h, part, on_site))
         finally:
             self.crews.release()
 
-    def _on_site(self, work_h: float, part: str | None):
+    def _on_site(self, work_h: float, part: str | None, on_site):
         """A granted crew: wait for shift and access, travel, take the part, work."""
         env = self.env
         granted = env.now
         start = next_start(granted, self.calendar, self.access)
         if math.isinf(start):
-            return  # no access left within the horizon
+            yield env.event()  # no access left within the horizon: the order stays open
+            return False
         if start > granted:
             yield env.timeout(start - granted)
         if self.travel_h > 0.0:
             yield env.timeout(self.travel_h)
         if part is not None:
             yield from self.stores[part].take()
+        if on_site is not None:
+            on_site()
         finish = self.calendar.finish_time(env.now, work_h)
         yield env.timeout(finish - env.now)
         self.crew_hours += self.travel_h + work_h
+        return True
 
     @property
     def labour_cost_eur(self) -> float:

@@ -5,10 +5,11 @@
   fleet); a crack is found with the probability of detection
   PoD(a) = 1 / (1 + (a50/a)^(1/s)), a log-logistic curve in crack depth a
   (the â-vs-a model of MIL-HDBK-1823A), with a50 the depth found half the time;
-  wear is found once it passes half its limit; Miner damage is invisible.
+  wear is found once it passes a visible fraction of its limit (borescope);
+  Miner damage is invisible.
 - condition_based: a sensor alarm raises a work order: a crew inspects the
   asset (same PoD) and, if it finds a defect, repairs it; otherwise the visit
-  is logged as "no fault found".
+  is logged as "no fault found" and the asset's alarms re-arm after a hold-off.
 """
 
 from __future__ import annotations
@@ -19,8 +20,6 @@ import simpy
 from simengine.config.scenario import PolicyConfig
 from simengine.engine.fleet import Fleet
 from simengine.engine.maintenance import INSPECTION, PLANNED, Maintenance
-
-_WEAR_VISIBLE = 0.5
 
 
 def probability_of_detection(crack_m, a50_m: float, slope: float):
@@ -68,9 +67,10 @@ class Inspector:
             return  # a crew is coming anyway
         self._visiting.add(i)
         down = spec.takes_asset_down
-        if down:
-            self.fleet.go_down(i)
-        yield from self.maintenance.perform(priority, spec.duration_h)
+        done = yield from self.maintenance.perform(priority, spec.duration_h,
+                                                   on_site=(lambda: self.fleet.go_down(i)) if down else None)
+        if not done:
+            return
         if down:
             self.fleet.come_up(i)
         self._visiting.discard(i)
@@ -83,6 +83,15 @@ class Inspector:
             self.fleet.planned_repair(i, found, via)
         elif via == "alarm":
             self.no_fault_found += 1
+            self.fleet.log.append((self.env.now, i, "no_fault_found", 0.0))
+            self.env.process(self._rearm(i))
+
+    def _rearm(self, i: int):
+        """After a visit that found nothing, the asset's alarms watch again after a hold-off
+        (without one, an alarm that stays on would call a crew every hour)."""
+        yield self.env.timeout(self.policy.rearm_after_h)
+        if not self.fleet.repair_open[i]:
+            self.fleet.physics.rearm(i, self.env.now)
 
     def _find(self, i: int) -> int | None:
         """Index of the first failure mode found on asset i, or None."""
@@ -93,6 +102,6 @@ class Inspector:
                 pod = probability_of_detection(state["crack_m"], spec.pod_a50_m, spec.pod_slope)
                 if self.rng.random() < pod:
                     return j
-            elif mode.quantity == "wear" and state["wear"] >= _WEAR_VISIBLE * mode.limit:
+            elif mode.quantity == "wear" and state["wear"] >= spec.wear_visible_fraction * mode.limit:
                 return j
         return None

@@ -32,8 +32,9 @@ def replica_streams(seed: int, replica: int) -> dict[str, np.random.Generator]:
 
 
 def has_physics(scenario: ScenarioConfig) -> bool:
+    """Whether anything needs the physics: a physics failure mode or a sensor."""
     fleet = scenario.fleet
-    return fleet.duty.kind != "none" and bool(fleet.physics_failures or fleet.sensors)
+    return bool(fleet.physics_failures or fleet.sensors)
 
 
 class Replica:
@@ -45,13 +46,14 @@ class Replica:
 
     def __init__(self, scenario: ScenarioConfig, seed: int, replica: int = 0, duty=None):
         self.scenario, self.seed, self.replica = scenario, seed, replica
+        self._custom_duty = duty is not None
         self.horizon_h = scenario.horizon_years * HOURS_PER_YEAR
         rng = replica_streams(seed, replica)
         self.env = env = simpy.Environment()
         self.log = EventLog()
         fleet_cfg = scenario.fleet
-        if duty is None and has_physics(scenario):
-            duty = build_duty(fleet_cfg, self.horizon_h, rng["duty"])
+        if duty is None and fleet_cfg.duty.kind != "none":
+            duty = build_duty(fleet_cfg, self.horizon_h, rng["duty"])  # the weather decides access too
         access = None
         if scenario.crews.max_wave_height_m is not None and hasattr(duty, "wave_height_m"):
             access = AccessWindows(duty.wave_height_m < scenario.crews.max_wave_height_m)
@@ -59,7 +61,7 @@ class Replica:
         self.fleet = Fleet(env, fleet_cfg, self.maintenance, self.log, rng["failures"])
         self.physics = None
         self.recorder = None
-        if duty is not None:
+        if duty is not None and (has_physics(scenario) or self._custom_duty):
             self._attach_physics(duty, rng)
         self.inspector = Inspector(env, scenario.policy, self.fleet, self.maintenance, rng["inspection"])
 

@@ -2,12 +2,13 @@
 
 from simengine.results.plots import plot_run
 from simengine.results.provenance import git_revision, redact_secrets
-from simengine.results.store import ReplicaResult, RunData, read_run, write_run
+from simengine.results.store import ReplicaResult, RunData, Table, read_run, write_run
 from simengine.results.summary import format_table, summarize
 
 __all__ = [
     "ReplicaResult",
     "RunData",
+    "Table",
     "format_table",
     "git_revision",
     "plot_run",

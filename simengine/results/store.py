@@ -9,6 +9,7 @@ dimensions (``replica``, ``event``, ``time``, ``asset``).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from dataclasses import dataclass
@@ -83,13 +84,15 @@ def write_run(
     seed: int,
     replicas: list[ReplicaResult],
     units: dict[str, str] | None = None,
+    tables: dict[str, Table] | None = None,
 ) -> Path:
     """Write one run to ``path`` atomically and return ``path``.
 
     The file is built under a temporary name in the same folder and moved
     into place with ``os.replace``; on any error the temporary file is
     removed and whatever was at ``path`` before is left untouched.
-    ``units`` maps KPI names to unit strings.
+    ``units`` maps KPI names to unit strings; ``tables`` adds one group per
+    table (e.g. a survival curve), readable with xarray.
     """
     path = Path(path)
     _validate(replicas)
@@ -104,12 +107,34 @@ def write_run(
             _write_kpis(kpi, summary, replicas, units or {})
             _write_events(f.create_group("events"), replicas)
             _write_series(f.create_group("series", track_order=True), replicas)
+            for name, table in (tables or {}).items():
+                _write_table(f.create_group(name, track_order=True), table)
         _fsync(tmp)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
     return path
+
+
+@dataclass(frozen=True)
+class Table:
+    """Columns along one dimension; `dim` names the column that is the dimension's coordinate."""
+
+    dim: str
+    columns: dict[str, np.ndarray]
+    units: dict[str, str] = dataclasses.field(default_factory=dict)
+
+
+def _write_table(g: h5py.Group, table: Table) -> None:
+    coord = _scale(g, table.dim, np.asarray(table.columns[table.dim]), table.units.get(table.dim))
+    for name, values in table.columns.items():
+        if name == table.dim:
+            continue
+        ds = g.create_dataset(name, data=np.asarray(values, dtype=np.float64))
+        ds.dims[0].attach_scale(coord)
+        if name in table.units:
+            ds.attrs["units"] = table.units[name]
 
 
 def _validate(replicas: list[ReplicaResult]) -> None:
