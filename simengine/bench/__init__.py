@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from simengine.bench import crane_reference, machine_repair
+from simengine.bench import crane_reference, machine_repair, paris_bench
 from simengine.bench.harness import BenchResult, table, write
 
 BENCHMARKS = {
     "engine_overhead": machine_repair.run,
     "crane_reference": crane_reference.run,
+    "paris_batch": paris_bench.run,
 }
 
 

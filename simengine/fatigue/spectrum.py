@@ -1,0 +1,258 @@
+"""Load spectra from data: stress or strain history -> rainflow -> binned spectrum -> horizon.
+
+Units: stress in MPa, strain histories in µε (converted with Young's modulus E
+in MPa: σ = E ε), time in hours, sampling step in seconds.
+
+A spectrum is a table of classes (Δσ_k, σ_m,k, n_k) counted over `block_h`
+hours. Binning is conservative by default: each class is represented by the
+*upper* edge of its range bin (and of its mean bin), so Miner damage and the
+Paris driver Σ n Δσ^m, both increasing in Δσ, can only be overestimated.
+Midpoints are the unbiased-looking alternative, but for a convex Δσ^m and
+ranges spread within a bin they underestimate (Jensen's inequality).
+
+`paris_driver` and `miner_increment` give the per-block inputs that both the
+fatigue batch and the engine's duty models step the physics kernels with.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import h5py
+import numpy as np
+
+from simengine.fatigue.crack_growth import block_driver
+from simengine.fatigue.miner import damage
+
+REPRESENTATIVES = ("upper", "midpoint")
+# units attribute -> factor to MPa (stress) or to strain (dimensionless)
+_STRESS_UNITS = {"MPa": 1.0, "N/mm2": 1.0, "N/mm^2": 1.0, "kPa": 1e-3, "Pa": 1e-6, "GPa": 1e3}
+_STRAIN_UNITS = {"µε": 1e-6, "με": 1e-6, "ue": 1e-6, "microstrain": 1e-6, "um/m": 1e-6, "µm/m": 1e-6,
+                 "1": 1.0, "m/m": 1.0, "strain": 1.0}
+
+
+@dataclass(frozen=True)
+class LoadSpectrum:
+    """Classes of cycles counted over `block_h` hours: arrays of shape (K,), counts may be fractional."""
+
+    ranges_MPa: np.ndarray
+    means_MPa: np.ndarray
+    counts: np.ndarray
+    block_h: float
+    source: str = ""
+
+    def __post_init__(self):
+        for name in ("ranges_MPa", "means_MPa", "counts"):
+            object.__setattr__(self, name, np.atleast_1d(np.asarray(getattr(self, name), dtype=float)))
+        shapes = {n: getattr(self, n).shape for n in ("ranges_MPa", "means_MPa", "counts")}
+        problems = []
+        if len(set(shapes.values())) > 1 or len(shapes["counts"]) != 1:
+            problems.append(f"shapes {shapes}; ranges_MPa, means_MPa and counts must be 1-D of one length")
+        if not np.all(np.isfinite(self.ranges_MPa) & (self.ranges_MPa >= 0)):
+            problems.append(f"ranges_MPa min {np.min(self.ranges_MPa, initial=0.0)}; must be finite and >= 0")
+        if not np.all(np.isfinite(self.means_MPa)):
+            problems.append("means_MPa has non-finite values; must be finite")
+        if not np.all(np.isfinite(self.counts) & (self.counts >= 0)):
+            problems.append(f"counts min {np.min(self.counts, initial=0.0)}; must be finite and >= 0")
+        if not (np.isfinite(self.block_h) and self.block_h > 0):
+            problems.append(f"block_h = {self.block_h!r}; must be finite and > 0 hours")
+        if problems:
+            raise ValueError("invalid LoadSpectrum: " + "; ".join(problems))
+
+    # the rainflow `Cycles` protocol, so `miner.damage` takes a spectrum as it is
+    @property
+    def ranges(self) -> np.ndarray:
+        return self.ranges_MPa
+
+    @property
+    def means(self) -> np.ndarray:
+        return self.means_MPa
+
+    @property
+    def total_cycles(self) -> float:
+        return float(self.counts.sum())
+
+    def scaled(self, factor: float) -> LoadSpectrum:
+        """Stresses (ranges and means) times `factor` >= 0; counts unchanged."""
+        if not (np.isfinite(factor) and factor >= 0):
+            raise ValueError(f"factor = {factor!r}; must be finite and >= 0")
+        return replace(self, ranges_MPa=self.ranges_MPa * factor, means_MPa=self.means_MPa * factor,
+                       source=f"{self.source} x{factor:g}")
+
+    def repeated(self, horizon_h: float) -> LoadSpectrum:
+        """The spectrum over `horizon_h` hours: counts times horizon_h / block_h (may be fractional)."""
+        if not (np.isfinite(horizon_h) and horizon_h > 0):
+            raise ValueError(f"horizon_h = {horizon_h!r}; must be finite and > 0 hours")
+        return replace(self, counts=self.counts * (horizon_h / self.block_h), block_h=float(horizon_h))
+
+
+def spectrum_from_cycles(cycles, duration_h: float, range_bins=64, mean_bins=None, *,
+                         representative: str = "upper", source: str = "cycles") -> LoadSpectrum:
+    """Bin counted cycles (any object with `ranges`, `means`, `counts`) into a spectrum over `duration_h`.
+
+    range_bins: a number of equal bins on [0, max range], or bin edges (MPa)
+    covering every range; class k is (e_k, e_k+1], the first one closed.
+    mean_bins: None keeps one mean per range class (the count-weighted mean of
+    its cycles); otherwise a number of bins on [min, max] mean or edges, and
+    classes become (range, mean) cells. Empty classes are dropped; the total
+    count is kept exactly.
+    """
+    if representative not in REPRESENTATIVES:
+        raise ValueError(f"representative = {representative!r}; must be one of {REPRESENTATIVES}")
+    ranges, means, counts = (np.ravel(np.asarray(getattr(cycles, name), dtype=float))
+                             for name in ("ranges", "means", "counts"))
+    if ranges.size == 0:
+        return LoadSpectrum(ranges, means, counts, duration_h, source)
+    r_edges = _edges(range_bins, ranges, "range_bins", lowest=0.0)
+    r_idx = _bin_index(ranges, r_edges, "range_bins")
+    if mean_bins is None:
+        weight = np.bincount(r_idx, counts, len(r_edges) - 1)
+        mean_sum = np.bincount(r_idx, counts * means, len(r_edges) - 1)
+        keep = weight > 0
+        return LoadSpectrum(_representative(r_edges, representative)[keep], mean_sum[keep] / weight[keep],
+                            weight[keep], duration_h, source)
+    m_edges = _edges(mean_bins, means, "mean_bins", lowest=None)
+    m_idx = _bin_index(means, m_edges, "mean_bins")
+    n_m = len(m_edges) - 1
+    cell = np.bincount(r_idx * n_m + m_idx, counts, (len(r_edges) - 1) * n_m)
+    keep = np.flatnonzero(cell > 0)
+    return LoadSpectrum(_representative(r_edges, representative)[keep // n_m],
+                        _representative(m_edges, representative)[keep % n_m], cell[keep], duration_h, source)
+
+
+def _edges(bins, values, name, lowest):
+    if np.ndim(bins) == 0:
+        n = int(bins)
+        if n < 1 or n != bins:
+            raise ValueError(f"{name} = {bins!r}; must be a whole number >= 1 or an increasing array of edges")
+        lo = values.min() if lowest is None else lowest
+        hi = values.max()
+        if hi <= lo:
+            hi = lo + max(abs(lo), 1.0) * 1e-9
+        return np.linspace(lo, hi, n + 1)
+    edges = np.asarray(bins, dtype=float)
+    if edges.ndim != 1 or edges.size < 2 or not np.all(np.diff(edges) > 0):
+        raise ValueError(f"{name} = {bins!r}; edges must be a 1-D strictly increasing array of >= 2 values")
+    return edges
+
+
+def _bin_index(values, edges, name):
+    outside = (values < edges[0]) | (values > edges[-1])
+    if outside.any():
+        raise ValueError(f"{name}: value {float(values[outside][0])!r} is outside the edges [{edges[0]}, {edges[-1]}]; "
+                         "the edges must cover every cycle so that no count is lost")
+    return np.clip(np.searchsorted(edges, values, side="left") - 1, 0, len(edges) - 2)
+
+
+def _representative(edges, representative):
+    return edges[1:] if representative == "upper" else 0.5 * (edges[:-1] + edges[1:])
+
+
+def spectrum_from_history(signal_MPa, dt_s: float, range_bins=64, mean_bins=None, *,
+                          representative: str = "upper", source: str = "history") -> LoadSpectrum:
+    """Rainflow-count a stress history (MPa) sampled every `dt_s` seconds and bin it.
+
+    The block is the record's length, n_samples · dt_s (a record that repeats).
+    """
+    from simengine.fatigue import rainflow  # the compiled counter loads (and compiles) only when needed
+
+    signal = np.asarray(signal_MPa, dtype=float)
+    problems = []
+    if signal.ndim != 1 or signal.size < 2:
+        problems.append(f"signal shape {signal.shape}; must be 1-D with >= 2 samples")
+    elif not np.all(np.isfinite(signal)):
+        problems.append(f"signal has {int(np.sum(~np.isfinite(signal)))} non-finite samples; must be finite")
+    if not (np.isfinite(dt_s) and dt_s > 0):
+        problems.append(f"dt_s = {dt_s!r}; must be finite and > 0 seconds")
+    if problems:
+        raise ValueError("invalid history: " + "; ".join(problems))
+    return spectrum_from_cycles(rainflow.count_cycles(signal), signal.size * dt_s / 3600.0, range_bins, mean_bins,
+                                representative=representative, source=source)
+
+
+def spectrum_from_hdf5(path, variable: str, *, group: str = "series", replica: int | None = None,
+                       asset: int | None = None, youngs_modulus_MPa: float | None = None,
+                       units: str | None = None, duration_h: float | None = None, range_bins=64,
+                       mean_bins=None, representative: str = "upper") -> LoadSpectrum:
+    """Spectrum of one stress or strain time series in an HDF5 file.
+
+    Layout of `simengine.results.store`: dataset `/<group>/<variable>` of shape
+    (replica, time, asset), or (replica, time) for a fleet-level series, with a
+    `units` attribute and dimension scales `replica`, `time` (hours), `asset`.
+    `variable` may also be an absolute path to a 1-D dataset ("/plc/strain").
+    `replica` and `asset` pick a column by its id on the scale (by index where
+    there is no scale); None is allowed where the axis has one entry.
+    Units: MPa (or Pa, kPa, GPa, N/mm2) for stress; µε (ue, microstrain) or
+    dimensionless strain times `youngs_modulus_MPa`. `units` overrides the
+    attribute. The block is the record's span, T · (t[-1] - t[0]) / (T - 1)
+    hours, or `duration_h`.
+    """
+    key = variable if variable.startswith("/") else f"{group}/{variable}"
+    with h5py.File(path, "r") as f:
+        if key not in f or not isinstance(f[key], h5py.Dataset):
+            parent = f.get(key.rsplit("/", 1)[0] or "/")
+            names = sorted(parent) if isinstance(parent, h5py.Group) else []
+            raise ValueError(f"variable = {variable!r}: no dataset {key!r} in {path}; found {names}")
+        ds = f[key]
+        axes = _axis_names(ds)
+        index, time_h = [], None
+        for axis, name in enumerate(axes):
+            scale = ds.dims[axis][0][()] if len(ds.dims[axis]) else np.arange(ds.shape[axis])
+            if name == "time":
+                index.append(slice(None))
+                time_h = np.asarray(scale, float) if len(ds.dims[axis]) else None
+            else:
+                index.append(_pick(name, {"replica": replica, "asset": asset}.get(name), scale))
+        data = np.asarray(ds[tuple(index)], dtype=float)
+        unit = units if units is not None else ds.attrs.get("units")
+    unit = unit.decode() if isinstance(unit, bytes) else unit
+    stress = data * _to_MPa(unit, youngs_modulus_MPa, variable)
+    if duration_h is None:
+        if time_h is None or time_h.size < 2:
+            raise ValueError(f"duration_h is None and {key!r} has no time scale of >= 2 points; give duration_h")
+        duration_h = float((time_h[-1] - time_h[0]) * time_h.size / (time_h.size - 1))
+    dt_s = duration_h * 3600.0 / stress.size
+    return spectrum_from_history(stress, dt_s, range_bins, mean_bins, representative=representative,
+                                 source=f"{path}:{key}[replica={replica}, asset={asset}]")
+
+
+def _axis_names(ds: h5py.Dataset) -> list[str]:
+    named = [(ds.dims[i].keys()[0] or None) if len(ds.dims[i]) else None for i in range(ds.ndim)]
+    default = {1: ["time"], 2: ["replica", "time"], 3: ["replica", "time", "asset"]}.get(ds.ndim)
+    if default is None:
+        raise ValueError(f"dataset {ds.name!r} has shape {ds.shape}; must be (time,), (replica, time) "
+                         "or (replica, time, asset)")
+    return [n if n is not None else d for n, d in zip(named, default)]
+
+
+def _pick(name: str, wanted, scale) -> int:
+    ids = [int(v) for v in np.asarray(scale)]
+    if wanted is None:
+        if len(ids) == 1:
+            return 0
+        raise ValueError(f"{name} = None; the file has {name}s {ids}, pick one")
+    if int(wanted) not in ids:
+        raise ValueError(f"{name} = {wanted!r}; not in the file's {name}s {ids}")
+    return ids.index(int(wanted))
+
+
+def _to_MPa(unit, youngs_modulus_MPa, variable) -> float:
+    if unit in _STRESS_UNITS:
+        return _STRESS_UNITS[unit]
+    if unit in _STRAIN_UNITS:
+        if youngs_modulus_MPa is None or not youngs_modulus_MPa > 0:
+            raise ValueError(f"youngs_modulus_MPa = {youngs_modulus_MPa!r}; a strain series ({variable!r} in "
+                             f"{unit!r}) needs Young's modulus > 0 MPa")
+        return _STRAIN_UNITS[unit] * youngs_modulus_MPa
+    raise ValueError(f"units = {unit!r} of {variable!r}; must be a stress unit {sorted(_STRESS_UNITS)} "
+                     f"or a strain unit {sorted(_STRAIN_UNITS)}")
+
+
+def paris_driver(spectrum: LoadSpectrum, m):
+    """Paris driver per block, Σ n_k Δσ_k^m (MPa^m); m may be a JAX array (scatter)."""
+    return block_driver(spectrum.ranges_MPa, spectrum.counts, m)
+
+
+def miner_increment(spectrum: LoadSpectrum, curve, mean_stress=None, *, cutoff_MPa=None):
+    """Miner damage per block, Σ n_k / N(Δσ_k) (see `simengine.fatigue.miner.damage`)."""
+    return damage(curve, spectrum, mean_stress, cutoff_MPa=cutoff_MPa)
