@@ -12,7 +12,7 @@ $(BIN)/python:
 
 # Reinstall only when the project's metadata changes (editable install).
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip install --quiet -e ".[test,bench]"
 	touch $(STAMP)
 
 run: $(STAMP)
@@ -23,6 +23,9 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/simengine bench
+
+fatigue: $(STAMP)
+	$(BIN)/simengine fatigue
 
 clean:
 	rm -rf $(VENV) results/run results/bench .pytest_cache

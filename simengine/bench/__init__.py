@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from simengine.bench import crane_reference, machine_repair, paris_bench
+from simengine.bench import crane_reference, machine_repair, paris_bench, rainflow_bench
 from simengine.bench.harness import BenchResult, table, write
 
 BENCHMARKS = {
     "engine_overhead": machine_repair.run,
     "crane_reference": crane_reference.run,
     "paris_batch": paris_bench.run,
+    "rainflow": rainflow_bench.run,
 }
 
 

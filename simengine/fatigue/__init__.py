@@ -6,7 +6,9 @@ from simengine.fatigue.crack_growth import (
     BlockStep, ConstantY, EdgeCrack, block_driver, block_enclosure, block_step, finite_width_edge_crack_Y,
     grow_blocks, grow_blocks_bounded, predictor_corrector_block,
 )
+from simengine.fatigue.histogram import RainflowMatrix, RangeHistogram, rainflow_matrix, range_histogram
 from simengine.fatigue.miner import damage, damage_equivalent_range, effective_ranges, life_in_repeats
+from simengine.fatigue.rainflow import Cycles, RainflowCounter, count_cycles, turning_points
 from simengine.fatigue.runner import FatigueRun, run_fatigue
 from simengine.fatigue.sn_curves import (
     MeanStressCorrection, cutoff_range_MPa, dnv_curve, equivalent_range, eurocode_detail,
@@ -16,6 +18,8 @@ from simengine.fatigue.spectrum import (
 )
 
 __all__ = [
+    "Cycles", "RainflowCounter", "count_cycles", "turning_points",
+    "RainflowMatrix", "RangeHistogram", "rainflow_matrix", "range_histogram",
     "STATUS", "BatchResult", "ReplicaParams", "run_constant_Y", "run_variable_Y",
     "BlockStep", "ConstantY", "EdgeCrack", "block_driver", "block_enclosure", "block_step",
     "finite_width_edge_crack_Y", "grow_blocks", "grow_blocks_bounded", "predictor_corrector_block",
