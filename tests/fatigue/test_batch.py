@@ -120,3 +120,19 @@ def test_cli_fatigue_bad_config_is_one_message(tmp_path, capsys):
     for text in ("replicas = 0: must be >= 1", "material.critical_m = -1", "load.hdf5.path = '': required"):
         assert text in err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_jit_vmap_batch_equals_plain_per_replica_calls():
+    from simengine.fatigue.batch import _one_constant_Y
+
+    p = params(20)
+    mult = np.random.default_rng(5).gamma(25, 1 / 25, 300)
+    batch = run_constant_Y(p, mult, 1.12, 30)
+    cum = np.concatenate([[0.0], np.cumsum(mult)])
+    rec = np.arange(30, 301, 30)
+    for i in range(20):
+        one = _one_constant_Y(ReplicaParams(*(np.asarray(x)[i] for x in (p.paris_C, p.paris_m, p.initial_flaw_m,
+                                                                          p.critical_m, p.driver_per_block))),
+                              cum, 1.12, rec)
+        np.testing.assert_allclose(np.asarray(batch.failure_block)[i], np.asarray(one.failure_block), rtol=1e-12)
+        np.testing.assert_allclose(np.asarray(batch.crack_m)[i], np.asarray(one.crack_m), rtol=1e-12)
