@@ -1,0 +1,7 @@
+"""Live PLC I/O: tag maps, Modbus TCP and OPC UA clients, a recorder and a virtual PLC."""
+
+from simengine.plc.readings import Quality, QualityAssessor, ReadingBlock, comm_failure
+from simengine.plc.tags import DTYPES, REGISTER_WIDTH, Endpoint, ModbusPoint, OpcUaPoint, Tag, TagMap, load_tagmap, tagmap_from_dict
+
+__all__ = ["Quality", "QualityAssessor", "ReadingBlock", "comm_failure", "DTYPES", "REGISTER_WIDTH", "Endpoint",
+           "ModbusPoint", "OpcUaPoint", "Tag", "TagMap", "load_tagmap", "tagmap_from_dict"]
