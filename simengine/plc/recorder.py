@@ -1,0 +1,138 @@
+"""A crash-safe recorder: reading blocks appended to HDF5 in chunks.
+
+The file is written in HDF5's single-writer/multiple-reader (SWMR) mode: its
+metadata is always consistent on disk, so a recorder killed with SIGKILL
+loses at most the rows since its last flush and the file stays readable
+(`read_recording` opens it in SWMR mode when the clean-close flag is
+missing). Rows are buffered and flushed every `flush_interval_s`.
+
+Layout, group ``/recording``: ``time_s`` (T) Unix seconds; ``values`` (T,
+n_tags) engineering values; ``quality`` (T, n_tags) `Quality` codes;
+``tag`` (n_tags) names, with ``units`` and ``quantity`` attributes; gaps of the
+link as ``gap_start_s``, ``gap_end_s``, ``gap_reason``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from simengine.plc.readings import ReadingBlock
+from simengine.plc.tags import TagMap
+from simengine.results.provenance import environment, redact_secrets
+
+_REASON = "S96"
+
+
+class Recorder:
+    def __init__(self, path: str | Path, tagmap: TagMap, *, flush_interval_s: float = 1.0, source: str = "",
+                 config: dict | None = None):
+        self.path = Path(path)
+        self.n_tags = len(tagmap.tags)
+        self.flush_interval_s = flush_interval_s
+        self._rows: list[tuple[float, np.ndarray, np.ndarray]] = []
+        self._last_flush = time.monotonic()
+        self.rows_written = 0
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = h5py.File(self.path, "w", libver="latest")
+        self._create(tagmap, source, config or {})
+        self._file.swmr_mode = True  # from here on no new objects, only appends
+
+    def _create(self, tagmap: TagMap, source: str, config: dict) -> None:
+        f, n = self._file, self.n_tags
+        g = f.create_group("recording")
+        chunk_rows = max(1, min(256, 2**20 // (8 * max(n, 1))))  # ~1 MiB chunks
+        self._time = g.create_dataset("time_s", (0,), maxshape=(None,), chunks=(1024,), dtype="f8")
+        self._values = g.create_dataset("values", (0, n), maxshape=(None, n), chunks=(chunk_rows, max(n, 1)), dtype="f8")
+        self._quality = g.create_dataset("quality", (0, n), maxshape=(None, n), chunks=(chunk_rows, max(n, 1)), dtype="u1")
+        tag = g.create_dataset("tag", data=np.array([t.name for t in tagmap.tags], dtype=h5py.string_dtype()))
+        tag.attrs["units"] = json.dumps([t.unit for t in tagmap.tags])
+        tag.attrs["quantity"] = json.dumps([t.quantity for t in tagmap.tags])
+        tag.attrs["asset"] = json.dumps([t.asset for t in tagmap.tags])
+        self._gaps = {name: g.create_dataset(name, (0,), maxshape=(None,), chunks=(64,), dtype=dt)
+                      for name, dt in (("gap_start_s", "f8"), ("gap_end_s", "f8"), ("gap_reason", _REASON))}
+        f.attrs["source"] = source
+        f.attrs["tagmap"] = json.dumps(redact_secrets({"name": tagmap.name, "endpoint": tagmap.endpoint.__dict__}))
+        f.attrs["config"] = json.dumps(redact_secrets(config), default=str)
+        for key, value in environment().items():
+            f.attrs[key] = value
+
+    def append(self, block: ReadingBlock) -> None:
+        """Buffer one block (its tags index the tag map); flush when the interval has passed."""
+        values = np.full(self.n_tags, np.nan)
+        quality = np.full(self.n_tags, 255, np.uint8)  # 255: tag not in this block
+        values[block.tags] = block.values
+        quality[block.tags] = block.quality
+        self._rows.append((block.t_s, values, quality))
+        if time.monotonic() - self._last_flush >= self.flush_interval_s:
+            self.flush()
+
+    def add_gap(self, start_s: float, end_s: float, reason: str) -> None:
+        for name, value in (("gap_start_s", start_s), ("gap_end_s", end_s), ("gap_reason", reason.encode()[:96])):
+            ds = self._gaps[name]
+            ds.resize(ds.shape[0] + 1, axis=0)
+            ds[-1] = value
+            ds.flush()
+
+    def flush(self) -> None:
+        self._last_flush = time.monotonic()
+        if not self._rows:
+            return
+        n0, k = self.rows_written, len(self._rows)
+        # values and quality first, time last: a reader trusts rows up to len(time_s)
+        for ds, col in ((self._values, 1), (self._quality, 2)):
+            ds.resize(n0 + k, axis=0)
+            ds[n0:] = np.stack([row[col] for row in self._rows])
+            ds.flush()
+        self._time.resize(n0 + k, axis=0)
+        self._time[n0:] = [row[0] for row in self._rows]
+        self._time.flush()
+        self.rows_written += k
+        self._rows.clear()
+
+    def close(self) -> None:
+        if self._file.id.valid:
+            self.flush()
+            self._file.close()
+
+    def __enter__(self) -> Recorder:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+@dataclass(frozen=True)
+class Recording:
+    time_s: np.ndarray
+    values: np.ndarray  # (T, n_tags)
+    quality: np.ndarray  # (T, n_tags)
+    tags: list[str]
+    units: list[str]
+    gaps: list[tuple[float, float, str]]
+    closed_cleanly: bool
+
+
+def read_recording(path: str | Path) -> Recording:
+    """Read a recording, also one whose recorder was killed (then in SWMR mode)."""
+    try:
+        f, clean = h5py.File(path, "r"), True
+    except OSError:
+        f, clean = h5py.File(path, "r", swmr=True), False
+    with f:
+        g = f["recording"]
+        n = g["time_s"].shape[0]  # rows are complete up to the time column
+        gaps_n = min(g[name].shape[0] for name in ("gap_start_s", "gap_end_s", "gap_reason"))
+        return Recording(
+            time_s=g["time_s"][:n], values=g["values"][:n], quality=g["quality"][:n],
+            tags=[t.decode() if isinstance(t, bytes) else t for t in g["tag"][:]],
+            units=json.loads(g["tag"].attrs["units"]),
+            gaps=[(float(s), float(e), r.decode()) for s, e, r in
+                  zip(g["gap_start_s"][:gaps_n], g["gap_end_s"][:gaps_n], g["gap_reason"][:gaps_n])],
+            closed_cleanly=clean,
+        )
