@@ -62,6 +62,7 @@ def test_sigkill_loses_at_most_the_last_flush_and_leaves_a_readable_file(tmp_pat
         flushed.append(int(proc.stdout.readline()))
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
+    proc.stdout.close()
     r = read_recording(path)
     assert not r.closed_cleanly
     last_confirmed = flushed[-1]
