@@ -118,6 +118,56 @@ def cmd_fatigue(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_plc(args: argparse.Namespace) -> int:
+    import asyncio
+    from datetime import datetime, timezone
+
+    from simengine.config.plc import RecordConfig, ServeConfig
+    from simengine.plc.recorder import read_recording
+    from simengine.plc.service import record_modbus, serve, servers_for
+    from simengine.plc.tags import load_tagmap
+    from simengine.plc.virtual_plc import PhysicsSource
+
+    plain = compose("plc", args.overrides)
+    parts = {key: plain.pop(key, {}) for key in ("serve", "record")}
+    problems, built = [], {}
+    for key, cls, data in (("serve", ServeConfig, parts["serve"]), ("record", RecordConfig, parts["record"]),
+                           ("scenario", ScenarioConfig, plain)):
+        try:
+            built[key] = build(cls, data, path="" if key == "scenario" else key)
+        except ConfigError as err:
+            problems.extend(err.problems)
+    if problems:
+        raise ConfigError(problems)
+    serve_cfg, rec_cfg, scenario = built["serve"], built["record"], built["scenario"]
+    try:
+        source = PhysicsSource(scenario, list(serve_cfg.assets), seed=serve_cfg.seed, true_params=serve_cfg.true_params)
+    except ValueError as err:
+        raise ConfigError([Problem("serve", list(serve_cfg.assets), str(err))]) from None
+    if args.action == "serve":
+        try:
+            steps = asyncio.run(serve(source, serve_cfg, servers=servers_for(source.tagmap(), serve_cfg)))
+        except KeyboardInterrupt:
+            return 0
+        print(f"served {steps} updates")
+        return 0
+    tagmap = load_tagmap(rec_cfg.tagmap) if rec_cfg.tagmap else source.tagmap()
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    path = Path(rec_cfg.out or f"results/recordings/{tagmap.name}-{stamp}.h5")
+    config = {"record": parts["record"], "serve": parts["serve"]}
+    if rec_cfg.protocol == "opcua":
+        from simengine.plc.service import record_opcua
+
+        asyncio.run(record_opcua(tagmap, rec_cfg, path, config))
+    else:
+        asyncio.run(record_modbus(tagmap, rec_cfg, path, config))
+    rec = read_recording(path)
+    bad = int((rec.quality != 0).sum())
+    print(f"recorded {rec.time_s.size} blocks of {len(rec.tags)} tags, {bad} values flagged, "
+          f"{len(rec.gaps)} gaps -> {path}")
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from simengine.bench import run_benchmarks
 
@@ -141,6 +191,10 @@ def main(argv: list[str] | None = None) -> int:
     p_fat = sub.add_parser("fatigue", help="a time-accelerated fatigue batch (P(failure) over years)")
     p_fat.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. replicas=10000 horizon_years=25")
     p_fat.set_defaults(fn=cmd_fatigue)
+    p_plc = sub.add_parser("plc", help="serve the virtual PLC, or record a PLC's tags into HDF5")
+    p_plc.add_argument("action", choices=("serve", "record"))
+    p_plc.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. serve.assets=[0,1] record.duration_s=60")
+    p_plc.set_defaults(fn=cmd_plc)
     p_bench = sub.add_parser("bench", help="run the benchmarks, write results/bench/*.json")
     p_bench.add_argument("--out", default="results/bench")
     p_bench.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke test")

@@ -1,0 +1,44 @@
+"""Typed schema of `simengine plc serve` and `simengine plc record`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from simengine.config.validate import spec
+
+
+@dataclass(frozen=True)
+class FaultConfig:
+    """An injected fault: at `at_s` seconds of wall time, for `duration_s`."""
+
+    at_s: float = spec(ge=0.0)
+    kind: str = spec(choices=("drop", "freeze", "nan", "out_of_range", "restart"))
+    duration_s: float = spec(5.0, ge=0.0)
+    tags: tuple[str, ...] = spec(default_factory=tuple, doc="affected tags (nan, out_of_range); empty: all")
+
+
+@dataclass(frozen=True)
+class ServeConfig:
+    assets: tuple[int, ...] = spec(default_factory=lambda: (0,), ge=0, doc="assets of the scenario to serve")
+    protocols: tuple[str, ...] = spec(default_factory=lambda: ("modbus", "opcua"), choices=("modbus", "opcua"))
+    host: str = spec("127.0.0.1", doc="bind address; loopback unless you mean otherwise")
+    modbus_port: int = spec(5020, ge=0, le=65535)
+    opcua_port: int = spec(4840, ge=0, le=65535)
+    rate_hz: float = spec(1.0, gt=0.0, le=100.0)
+    time_factor: float = spec(1.0, gt=0.0, doc="simulated seconds per wall second")
+    duration_s: float | None = spec(None, gt=0.0, doc="None: until interrupted")
+    seed: int = spec(0, ge=0)
+    true_params: dict[str, float] = spec(default_factory=dict, doc="hidden parameters, e.g. thermal_tau_s: 1500")
+    faults: tuple[FaultConfig, ...] = spec(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class RecordConfig:
+    protocol: str = spec("modbus", choices=("modbus", "opcua"))
+    tagmap: str = spec("", doc="tag map YAML; empty: the virtual PLC's map for the scenario and serve.assets")
+    host: str | None = spec(None, doc="override the tag map's endpoint host")
+    port: int | None = spec(None, ge=1, le=65535)
+    rate_hz: float = spec(1.0, gt=0.0, le=100.0)
+    duration_s: float = spec(60.0, gt=0.0)
+    flush_interval_s: float = spec(1.0, gt=0.0)
+    out: str = spec("", doc="HDF5 path; empty: results/recordings/<map>-<UTC time>.h5")

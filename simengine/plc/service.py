@@ -1,0 +1,115 @@
+"""Serving the virtual PLC and recording a PLC: the loops behind `simengine plc`.
+
+`serve` steps the physics source at `rate_hz` of wall time (each step is
+time_factor/rate_hz simulated seconds) and publishes the values on every
+chosen protocol, applying the configured faults. `record` polls (Modbus) or
+subscribes (OPC UA) and appends every block to a crash-safe HDF5 recording,
+gaps included.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import numpy as np
+
+from simengine.config.plc import FaultConfig, RecordConfig, ServeConfig
+from simengine.plc.recorder import Recorder
+from simengine.plc.tags import TagMap
+
+
+def faulted(values: np.ndarray, tagmap: TagMap, faults: tuple[FaultConfig, ...], elapsed_s: float) -> np.ndarray:
+    """Values with the value faults active at `elapsed_s` applied (NaN, out of range)."""
+    out = values
+    for f in faults:
+        if f.kind in ("nan", "out_of_range") and f.at_s <= elapsed_s < f.at_s + f.duration_s:
+            idx = _tag_indices(tagmap, f.tags)
+            out = out.copy()
+            out[idx] = np.nan if f.kind == "nan" else 1e6 * np.sign(out[idx] + 1e-300)
+    return out
+
+
+def _tag_indices(tagmap: TagMap, names: tuple[str, ...]) -> np.ndarray:
+    if not names:
+        return np.arange(len(tagmap.tags))
+    index = {t.name: i for i, t in enumerate(tagmap.tags)}
+    missing = [n for n in names if n not in index]
+    if missing:
+        raise ValueError(f"fault tags {missing}: not in tag map {tagmap.name!r}")
+    return np.array([index[n] for n in names])
+
+
+async def serve(source, cfg: ServeConfig, *, servers: list, log=print) -> int:
+    """Publish `source` on `servers` (objects with start/stop/update/freeze/drop_connections/restart)."""
+    tagmap = source.tagmap()
+    for s in servers:
+        await s.start()
+    log(f"serving {len(tagmap.tags)} tags of assets {list(cfg.assets)} on {cfg.host}: "
+        + ", ".join(getattr(s, "describe", lambda: type(s).__name__)() for s in servers))
+    period = 1.0 / cfg.rate_hz
+    dt_sim = cfg.time_factor * period
+    loop = asyncio.get_running_loop()
+    t0 = loop.time()
+    k = 0
+    active: set[int] = set()
+    try:
+        while cfg.duration_s is None or k * period < cfg.duration_s:
+            elapsed = k * period
+            await _apply_state_faults(servers, cfg.faults, elapsed, active)
+            values = faulted(source.step(dt_sim), tagmap, cfg.faults, elapsed)
+            for s in servers:
+                if getattr(s, "running", True):
+                    s.update(values)
+            k += 1
+            await asyncio.sleep(max(0.0, t0 + k * period - loop.time()))
+    finally:
+        for s in servers:
+            await s.stop()
+    return k
+
+
+async def _apply_state_faults(servers, faults, elapsed_s: float, active: set[int]) -> None:
+    for i, f in enumerate(faults):
+        on = f.at_s <= elapsed_s < f.at_s + f.duration_s
+        if on and i not in active:
+            active.add(i)
+            for s in servers:
+                if f.kind == "drop":
+                    s.drop_connections()
+                elif f.kind == "freeze":
+                    s.freeze(True)
+                elif f.kind == "restart":
+                    await s.stop()
+        elif not on and i in active:
+            active.discard(i)
+            for s in servers:
+                if f.kind == "freeze":
+                    s.freeze(False)
+                elif f.kind == "restart":
+                    await s.start()
+
+
+async def record_modbus(tagmap: TagMap, cfg: RecordConfig, path: Path, config: dict) -> Recorder:
+    from simengine.plc.modbus_client import ModbusClient
+
+    with Recorder(path, tagmap, flush_interval_s=cfg.flush_interval_s, source="modbus", config=config) as rec:
+        async with ModbusClient(tagmap, host=cfg.host, port=cfg.port) as client:
+            await client.run(cfg.rate_hz, cfg.duration_s, sink=rec.append)
+            for gap in client.gaps:
+                rec.add_gap(gap.start_s, gap.end_s, gap.reason)
+    return rec
+
+
+def servers_for(tagmap: TagMap, cfg: ServeConfig) -> list:
+    """The protocol servers of the virtual PLC, bound to cfg.host (loopback by default)."""
+    servers = []
+    if "modbus" in cfg.protocols:
+        from simengine.plc.modbus_server import ModbusServer
+
+        servers.append(ModbusServer(tagmap, host=cfg.host, port=cfg.modbus_port))
+    if "opcua" in cfg.protocols:
+        from simengine.plc.opcua_server import OpcUaServer
+
+        servers.append(OpcUaServer(tagmap, url=f"opc.tcp://{cfg.host}:{cfg.opcua_port}/simengine/"))
+    return servers
