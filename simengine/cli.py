@@ -102,10 +102,14 @@ def cmd_fatigue(args: argparse.Namespace) -> int:
     from simengine.config.fatigue import FatigueConfig
     from simengine.config.run import FATIGUE_RUN_KEYS, FatigueSettings
     from simengine.fatigue.report import plot_fatigue, summary_text, write_fatigue
-    from simengine.fatigue.runner import run_fatigue
+    from simengine.fatigue.runner import load_spectrum, run_fatigue
 
     cfg, settings, plain = build_parts(compose("fatigue", args.overrides), FATIGUE_RUN_KEYS, FatigueSettings, FatigueConfig)
-    result = run_fatigue(cfg, replicas=settings.replicas, seed=settings.seed)
+    try:
+        spectrum = load_spectrum(cfg)
+    except (OSError, KeyError, ValueError) as err:  # the recorded load history could not be read
+        raise ConfigError([Problem("load.hdf5", cfg.load.hdf5.path, str(err))]) from None
+    result = run_fatigue(cfg, replicas=settings.replicas, seed=settings.seed, spectrum=spectrum)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
     folder = Path(settings.out_dir) / f"fatigue-{cfg.name}-{stamp}"
     folder.mkdir(parents=True, exist_ok=True)
@@ -205,6 +209,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.fn(args)
     except ConfigError as err:
+        print(f"simengine: {err}", file=sys.stderr)
+        return 2
+    except PermissionError as err:  # e.g. an out_dir the user cannot write to
         print(f"simengine: {err}", file=sys.stderr)
         return 2
 

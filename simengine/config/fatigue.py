@@ -34,6 +34,12 @@ class MaterialConfig:
     critical_m: float = spec(0.025, gt=0.0)
     geometry: GeometryConfig = spec(default_factory=GeometryConfig)
 
+    def check(self):
+        if self.geometry.kind == "finite_width" and self.critical_m > 0.6 * self.geometry.width_m:
+            return [("critical_m", self.critical_m, f"must be <= 0.6 geometry.width_m ({0.6 * self.geometry.width_m:g} m): "
+                     "the finite-width Y(a/W) polynomial holds to a/W = 0.6")]
+        return []
+
 
 @dataclass(frozen=True)
 class HDF5LoadConfig:
@@ -44,6 +50,7 @@ class HDF5LoadConfig:
     replica: int = spec(0, ge=0)
     asset: int = spec(0, ge=0)
     youngs_modulus_MPa: float = spec(210000.0, gt=0.0, doc="for strain histories")
+    duty_fraction: float = spec(1.0, gt=0.0, le=1.0, doc="share of the time the recorded activity goes on")
 
 
 @dataclass(frozen=True)
@@ -69,8 +76,14 @@ class FatigueOutputs:
 @dataclass(frozen=True)
 class FatigueConfig:
     name: str = spec("boom_joint")
-    horizon_years: float = spec(25.0, gt=0.0)
+    horizon_years: float = spec(25.0, gt=0.0, le=1000.0)
     block_h: float = spec(168.0, gt=0.0, doc="load block length")
     material: MaterialConfig = spec(default_factory=MaterialConfig)
     load: LoadConfig = spec(default_factory=LoadConfig)
     outputs: FatigueOutputs = spec(default_factory=FatigueOutputs)
+
+    def check(self):
+        blocks = self.horizon_years * 8760.0 / self.block_h
+        if blocks > 1e6:
+            return [("block_h", self.block_h, f"gives {blocks:.3g} blocks over the horizon; at most 10^6")]
+        return []

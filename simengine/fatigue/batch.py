@@ -35,7 +35,7 @@ SURVIVED, FAILED, INVALID, DIVERGED = 0, 1, 2, 3
 STATUS = {
     SURVIVED: "survived the horizon",
     FAILED: "failed: the crack reached its critical depth",
-    INVALID: "invalid parameters (C <= 0, a0 <= 0, a0 >= a_crit, not finite; m <= 2 with Y(a))",
+    INVALID: "invalid parameters (C <= 0, m <= 0, a0 <= 0, a0 >= a_crit, not finite; m <= 2 with Y(a))",
     DIVERGED: "diverged: the crack length stopped being finite before the critical depth",
 }
 __doc__ += "\n".join(f"    {code}: {text}" for code, text in STATUS.items())
@@ -61,7 +61,8 @@ class BatchResult:
 
 def _valid(p: ReplicaParams):
     finite = jnp.isfinite(p.paris_C) & jnp.isfinite(p.paris_m) & jnp.isfinite(p.initial_flaw_m) & jnp.isfinite(p.driver_per_block)
-    return finite & (p.paris_C > 0) & (p.initial_flaw_m > 0) & (p.initial_flaw_m < p.critical_m) & (p.driver_per_block >= 0)
+    return (finite & (p.paris_C > 0) & (p.paris_m > 0) & (p.initial_flaw_m > 0) & (p.initial_flaw_m < p.critical_m)
+            & (p.driver_per_block >= 0))
 
 
 def _g(a, e):
@@ -85,7 +86,7 @@ def run_constant_Y(params: ReplicaParams, multipliers, Y, record_every: int) -> 
     """
     cum = jnp.concatenate([jnp.zeros(1), jnp.cumsum(multipliers)])  # cum[n] = Σ_{i<n} B[i]
     n_blocks = multipliers.shape[0]
-    rec = jnp.arange(record_every, n_blocks + 1, record_every)
+    rec = jnp.minimum(jnp.arange(1, -(-n_blocks // record_every) + 1) * record_every, n_blocks)  # last: the horizon
     return jax.vmap(lambda p: _one_constant_Y(p, cum, Y, rec))(params)
 
 
@@ -112,8 +113,10 @@ def run_variable_Y(params: ReplicaParams, multipliers, geometry, width_m, record
     """Blocks stepped one by one with a crack-length dependent Y(a); `geometry` is a
     function Y(a, width_m) (static, so it is compiled in)."""
     n_blocks = multipliers.shape[0]
-    n_rec = n_blocks // record_every
-    spans = multipliers[: n_rec * record_every].reshape(n_rec, record_every)
+    n_rec = -(-n_blocks // record_every)
+    # pad the last span with unloaded blocks: every block is applied, the last record is the horizon's end
+    padded = jnp.concatenate([multipliers, jnp.zeros(n_rec * record_every - n_blocks)])
+    spans = padded.reshape(n_rec, record_every)
     return jax.vmap(lambda p: _one_variable_Y(p, spans, geometry, width_m))(params)
 
 
@@ -131,7 +134,8 @@ def _one_variable_Y(p: ReplicaParams, spans, geometry, width_m):
         a, g, n, failed_at = carry
         y0m = geometry(a, width_m) ** m
         a_pred = a_of(g + rate * b * y0m)
-        g1 = g + rate * b * 0.5 * (y0m + geometry(jnp.minimum(a_pred, 10.0 * width_m), width_m) ** m)
+        # the corrector's Y stops at the critical depth: beyond it the detail has failed
+        g1 = g + rate * b * 0.5 * (y0m + geometry(jnp.minimum(a_pred, p.critical_m), width_m) ** m)
         crossed = jnp.isinf(failed_at) & (g1 <= gc)
         failed_at = jnp.where(crossed, n + (gc - g) / jnp.where(g1 < g, g1 - g, -1.0), failed_at)
         g1 = jnp.maximum(g1, gc)  # hold at the critical depth
@@ -183,3 +187,27 @@ def reference_numpy_same_algebra(params: ReplicaParams, multipliers: np.ndarray,
             failed[hit] = n + (gc[hit] - g[hit]) / (g1[hit] - g[hit])
         g = g1
     return failed
+
+
+def reference_numpy_bisection(params: ReplicaParams, multipliers: np.ndarray, Y: float, record_every: int = 0):
+    """Our constant-Y algorithm (bisection on the cumulative multiplier) in plain NumPy: the
+    same-algorithm baseline that shows what JAX itself adds. With `record_every`, also the crack
+    records of `run_constant_Y` (n_replicas, n_records), as the batch computes them."""
+    C, m, a0, ac, D = (np.asarray(x, float) for x in (params.paris_C, params.paris_m, params.initial_flaw_m,
+                                                     params.critical_m, params.driver_per_block))
+    e = 1.0 - m / 2.0
+    rate = e * C * (Y * np.sqrt(np.pi)) ** m * D
+    needed = (ac**e - a0**e) / rate
+    cum = np.concatenate([[0.0], np.cumsum(multipliers)])
+    n = np.searchsorted(cum, needed, side="left")
+    inside = (n >= 1) & (n < cum.size)
+    n_c = np.clip(n, 1, cum.size - 1)
+    frac = (needed - cum[n_c - 1]) / (cum[n_c] - cum[n_c - 1])
+    failure_block = np.where(inside, n_c - 1 + frac, np.inf)
+    if not record_every:
+        return failure_block
+    n_blocks = multipliers.size
+    rec = np.minimum(np.arange(1, -(-n_blocks // record_every) + 1) * record_every, n_blocks)
+    g = a0[:, None] ** e[:, None] + rate[:, None] * cum[rec][None, :]
+    crack = np.minimum(np.where(g > 0, np.abs(g) ** (1.0 / e[:, None]), np.inf), ac[:, None])
+    return failure_block, crack

@@ -43,10 +43,23 @@ def replica_results(run: FatigueRun) -> list[ReplicaResult]:
     return out
 
 
+def life_table(run: FatigueRun) -> Table:
+    """The batch's answer in one row: median life and P(failure) at the horizon with its interval.
+    (Life is censored at the horizon, so a mean over replicas would mislead.)"""
+    p, lo, hi = run.failure_probability(np.array([run.config.horizon_years]))
+    return Table("horizon_years", {"horizon_years": np.array([run.config.horizon_years]),
+                                   "median_life_years": np.array([run.median_life_years()]),
+                                   "p_failure": p, "p_failure_lower": lo, "p_failure_upper": hi,
+                                   "replicas": np.array([float(run.n)])},
+                 {"horizon_years": "year", "median_life_years": "year", "p_failure": "1"})
+
+
 def write_fatigue(run: FatigueRun, path: Path, config: dict) -> Path:
     units = {"time_to_failure_years": "year", "paris_C": "m/cycle/(MPa*m^0.5)^m", "initial_flaw_m": "m"}
     return write_run(path, config=config, seed=run.seed, replicas=replica_results(run), units=units,
-                     tables={"survival": survival_table(run), "failure_probability": yearly_table(run)})
+                     tables={"life": life_table(run), "survival": survival_table(run),
+                             "failure_probability": yearly_table(run)},
+                     summary_kpis=["paris_C", "paris_m", "initial_flaw_m", "load_scale"])
 
 
 def plot_fatigue(run: FatigueRun, out_dir: Path) -> list[Path]:
@@ -59,7 +72,7 @@ def _survival_plot(run, path):
     fig, ax = _figure()
     c = t.columns
     ax.fill_between(c["time_years"], c["survival_lower"], c["survival_upper"], color="tab:blue", alpha=0.25,
-                    linewidth=0, label="95 % confidence band")
+                    linewidth=0, label="pointwise 95 % interval (Clopper–Pearson)")
     ax.step(c["time_years"], c["survival"], where="post", color="tab:blue", label="survival")
     ax.set(xlabel="Time [years]", ylabel="Fraction surviving [-]", ylim=(-0.02, 1.02),
            title=f"Survival of {run.config.name} ({run.n} replicas)")
@@ -94,6 +107,9 @@ def _crack_fan(run, path):
 def summary_text(run: FatigueRun) -> str:
     horizon = run.config.horizon_years
     p, lo, hi = run.failure_probability(np.array([horizon]))
+    if not np.isfinite(p[0]):
+        return f"fatigue batch {run.config.name}: no valid replica of {run.n}; " + ", ".join(
+            f"{name}: {count}" for name, count in run.status_counts().items() if count)
     median = run.median_life_years()
     median_txt = f"{median:.1f} years" if np.isfinite(median) else f"beyond the {horizon:g}-year horizon"
     lines = [f"fatigue batch {run.config.name}: {run.n} replicas, {horizon:g} years, seed {run.seed}",

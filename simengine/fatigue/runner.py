@@ -11,7 +11,7 @@ from scipy import stats
 
 from simengine.config.fatigue import FatigueConfig
 from simengine.engine.sampling import draw_scatter
-from simengine.fatigue.batch import STATUS, BatchResult, ReplicaParams, run_constant_Y, run_variable_Y
+from simengine.fatigue.batch import DIVERGED, INVALID, STATUS, BatchResult, ReplicaParams, run_constant_Y, run_variable_Y
 
 HOURS_PER_YEAR = 8760.0
 
@@ -33,10 +33,18 @@ class FatigueRun:
         return self.status.size
 
     def failure_probability(self, years: np.ndarray, confidence: float = 0.95):
-        """P(failure by each year) with a Clopper–Pearson interval over the valid replicas."""
-        valid = self.status != 2
+        """P(failure by each year) with a pointwise Clopper–Pearson interval over the valid replicas.
+
+        A replica that diverged counts as failed from the start (the conservative reading).
+        NaN where no replica is valid.
+        """
+        valid = self.status != INVALID
         n = int(valid.sum())
-        k = np.array([(self.failure_years[valid] <= y).sum() for y in years])
+        if n == 0:
+            nan = np.full(np.shape(years), np.nan)
+            return nan, nan, nan
+        failed_at = np.where(self.status == DIVERGED, 0.0, self.failure_years)[valid]
+        k = np.array([(failed_at <= y).sum() for y in np.atleast_1d(years)])
         alpha = 1.0 - confidence
         lower = np.where(k > 0, stats.beta.ppf(alpha / 2, k, n - k + 1), 0.0)
         upper = np.where(k < n, stats.beta.ppf(1 - alpha / 2, k + 1, n - k), 1.0)
@@ -44,7 +52,7 @@ class FatigueRun:
 
     def median_life_years(self) -> float:
         """Median time to failure; inf when fewer than half fail within the horizon."""
-        valid = self.failure_years[self.status != 2]
+        valid = self.failure_years[self.status != INVALID]
         return float(np.median(valid)) if valid.size else math.nan
 
     def status_counts(self) -> dict[str, int]:
@@ -60,7 +68,8 @@ def load_spectrum(cfg: FatigueConfig):
         h = load.hdf5
         spectrum = spectrum_from_hdf5(h.path, h.variable, replica=h.replica, asset=h.asset,
                                       youngs_modulus_MPa=h.youngs_modulus_MPa)
-        return spectrum.repeated(cfg.block_h)
+        # the recorded span's counts, scaled to one block at the recorded activity's share of the time
+        return spectrum.repeated(cfg.block_h * h.duty_fraction)
     lifts = load.crane_lifts
     per_block = lifts.lifts_per_h * lifts.operating_hours_per_year / 8760.0 * cfg.block_h
     ranges = lifts.stress_per_t_MPa * np.asarray(lifts.load_classes_t)
@@ -68,13 +77,25 @@ def load_spectrum(cfg: FatigueConfig):
                         block_h=cfg.block_h, source="crane_lifts")
 
 
-def block_multipliers(cfg: FatigueConfig, n_blocks: int, rng: np.random.Generator) -> np.ndarray:
-    """Shared load history: an annual swing of the cycle count times Gamma(mean 1, cv) traffic."""
-    t_mid_h = (np.arange(n_blocks) + 0.5) * cfg.block_h
-    season = 1.0 + cfg.load.seasonal_amplitude * np.sin(2.0 * np.pi * t_mid_h / HOURS_PER_YEAR)
+def block_lengths(cfg: FatigueConfig) -> np.ndarray:
+    """Each block's length as a fraction of block_h: all 1 but a shorter last one ending at the horizon."""
+    horizon_h = cfg.horizon_years * HOURS_PER_YEAR
+    n = int(math.ceil(horizon_h / cfg.block_h - 1e-9))
+    lengths = np.ones(n)
+    lengths[-1] = horizon_h / cfg.block_h - (n - 1)
+    return lengths
+
+
+def block_multipliers(cfg: FatigueConfig, lengths: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Shared load history: the annual swing of the cycle count averaged over each block, times
+    Gamma(mean 1, cv) traffic, times the block's length (the last block may be partial)."""
+    start_h = np.concatenate([[0.0], np.cumsum(lengths)[:-1]]) * cfg.block_h
+    end_h = start_h + lengths * cfg.block_h
+    w = 2.0 * np.pi / HOURS_PER_YEAR
+    season = 1.0 + cfg.load.seasonal_amplitude * (np.cos(w * start_h) - np.cos(w * end_h)) / (w * (end_h - start_h))
     cv = cfg.load.traffic_cv
-    traffic = rng.gamma(1.0 / cv**2, cv**2, n_blocks) if cv > 0 else np.ones(n_blocks)
-    return season * traffic
+    traffic = rng.gamma(1.0 / cv**2, cv**2, lengths.size) if cv > 0 else np.ones(lengths.size)
+    return season * traffic * lengths
 
 
 def sample_replicas(cfg: FatigueConfig, spectrum, n: int, rng: np.random.Generator) -> tuple[ReplicaParams, np.ndarray]:
@@ -89,14 +110,15 @@ def sample_replicas(cfg: FatigueConfig, spectrum, n: int, rng: np.random.Generat
     return params, scale
 
 
-def run_fatigue(cfg: FatigueConfig, *, replicas: int, seed: int) -> FatigueRun:
-    """Sample `replicas` details, push them through the horizon's load blocks, in one jitted call."""
+def run_fatigue(cfg: FatigueConfig, *, replicas: int, seed: int, spectrum=None) -> FatigueRun:
+    """Sample `replicas` details, push them through the horizon's load blocks, in one jitted call.
+    `spectrum` (a LoadSpectrum per block) defaults to `load_spectrum(cfg)`."""
     rng_params, rng_load = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
-    n_blocks = int(math.ceil(cfg.horizon_years * HOURS_PER_YEAR / cfg.block_h))
-    record_every = max(1, int(round(cfg.outputs.record_interval_h / cfg.block_h)))
-    spectrum = load_spectrum(cfg)
+    lengths = block_lengths(cfg)
+    record_every = min(max(1, int(round(cfg.outputs.record_interval_h / cfg.block_h))), lengths.size)
+    spectrum = load_spectrum(cfg) if spectrum is None else spectrum
     params, scale = sample_replicas(cfg, spectrum, replicas, rng_params)
-    multipliers = block_multipliers(cfg, n_blocks, rng_load)
+    multipliers = block_multipliers(cfg, lengths, rng_load)
     geometry = cfg.material.geometry
     if geometry.kind == "constant":
         result = run_constant_Y(params, multipliers, geometry.Y, record_every)
@@ -107,9 +129,19 @@ def run_fatigue(cfg: FatigueConfig, *, replicas: int, seed: int) -> FatigueRun:
     result: BatchResult = jax.device_get(result)
     years_per_block = cfg.block_h / HOURS_PER_YEAR
     n_records = result.crack_m.shape[-1]
+    edges = np.concatenate([[0.0], np.cumsum(lengths)])  # block boundaries in units of block_h
+    record_blocks = np.minimum(np.arange(1, n_records + 1) * record_every, lengths.size)
     return FatigueRun(
         config=cfg, seed=seed, params=params, load_scale=scale, multipliers=multipliers,
-        failure_years=np.asarray(result.failure_block) * years_per_block, status=np.asarray(result.status),
-        record_years=np.arange(1, n_records + 1) * record_every * years_per_block,
+        failure_years=_blocks_to_years(np.asarray(result.failure_block), lengths, edges) * years_per_block,
+        status=np.asarray(result.status), record_years=edges[record_blocks] * years_per_block,
         crack_m=np.asarray(result.crack_m).T,
     )
+
+
+def _blocks_to_years(failure_block: np.ndarray, lengths: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Fractional block index -> time in units of block_h (a partial last block is shorter)."""
+    finite = np.isfinite(failure_block)
+    n = np.clip(np.floor(np.where(finite, failure_block, 0)).astype(int), 0, lengths.size - 1)
+    t = edges[n] + (np.where(finite, failure_block, 0) - n) * lengths[n]
+    return np.where(finite, t, failure_block)

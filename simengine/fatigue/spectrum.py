@@ -27,8 +27,10 @@ from simengine.fatigue.miner import damage
 REPRESENTATIVES = ("upper", "midpoint")
 # units attribute -> factor to MPa (stress) or to strain (dimensionless)
 _STRESS_UNITS = {"MPa": 1.0, "N/mm2": 1.0, "N/mm^2": 1.0, "kPa": 1e-3, "Pa": 1e-6, "GPa": 1e3}
+# "1" is not a strain unit here: damage, wear and load factors are dimensionless too
 _STRAIN_UNITS = {"µε": 1e-6, "με": 1e-6, "ue": 1e-6, "microstrain": 1e-6, "um/m": 1e-6, "µm/m": 1e-6,
-                 "1": 1.0, "m/m": 1.0, "strain": 1.0}
+                 "m/m": 1.0, "strain": 1.0}
+_TIME_TO_H = {"h": 1.0, "hour": 1.0, "hours": 1.0, "s": 1.0 / 3600.0, "min": 1.0 / 60.0, "d": 24.0, "day": 24.0}
 
 
 @dataclass(frozen=True)
@@ -188,6 +190,9 @@ def spectrum_from_hdf5(path, variable: str, *, group: str = "series", replica: i
     hours, or `duration_h`.
     """
     key = variable if variable.startswith("/") else f"{group}/{variable}"
+    if _is_recording(path):
+        return _spectrum_from_recording(path, variable, youngs_modulus_MPa, units, duration_h, range_bins,
+                                        mean_bins, representative)
     with h5py.File(path, "r") as f:
         if key not in f or not isinstance(f[key], h5py.Dataset):
             parent = f.get(key.rsplit("/", 1)[0] or "/")
@@ -200,7 +205,12 @@ def spectrum_from_hdf5(path, variable: str, *, group: str = "series", replica: i
             scale = ds.dims[axis][0][()] if len(ds.dims[axis]) else np.arange(ds.shape[axis])
             if name == "time":
                 index.append(slice(None))
-                time_h = np.asarray(scale, float) if len(ds.dims[axis]) else None
+                if len(ds.dims[axis]):
+                    t_units = ds.dims[axis][0].attrs.get("units", "h")
+                    t_units = t_units.decode() if isinstance(t_units, bytes) else t_units
+                    if t_units not in _TIME_TO_H:
+                        raise ValueError(f"time scale of {key!r} has units {t_units!r}; must be one of {sorted(_TIME_TO_H)}")
+                    time_h = np.asarray(scale, float) * _TIME_TO_H[t_units]
             else:
                 index.append(_pick(name, {"replica": replica, "asset": asset}.get(name), scale))
         data = np.asarray(ds[tuple(index)], dtype=float)
@@ -214,6 +224,36 @@ def spectrum_from_hdf5(path, variable: str, *, group: str = "series", replica: i
     dt_s = duration_h * 3600.0 / stress.size
     return spectrum_from_history(stress, dt_s, range_bins, mean_bins, representative=representative,
                                  source=f"{path}:{key}[replica={replica}, asset={asset}]")
+
+
+def _is_recording(path) -> bool:
+    """Whether `path` holds a PLC recording (`simengine.plc.recorder`'s layout)."""
+    try:
+        with h5py.File(path, "r") as f:
+            return "recording" in f
+    except OSError:  # a recording whose recorder was killed opens only in SWMR mode
+        with h5py.File(path, "r", swmr=True) as f:
+            return "recording" in f
+
+
+def _spectrum_from_recording(path, tag, youngs_modulus_MPa, units, duration_h, range_bins, mean_bins, representative):
+    """One tag of a PLC recording (`simengine.plc.recorder`); only GOOD samples are counted."""
+    from simengine.plc.recorder import read_recording
+
+    rec = read_recording(path)
+    if tag not in rec.tags:
+        raise ValueError(f"variable = {tag!r}: not a tag of the recording {path}; tags include {rec.tags[:5]}")
+    col = rec.tags.index(tag)
+    good = rec.quality[:, col] == 0
+    if good.sum() < 2:
+        raise ValueError(f"variable = {tag!r}: fewer than 2 good samples in {path}")
+    unit = units if units is not None else rec.units[col]
+    stress = rec.values[good, col] * _to_MPa(unit, youngs_modulus_MPa, tag)
+    t = rec.time_s
+    if duration_h is None:
+        duration_h = float((t[-1] - t[0]) * t.size / (t.size - 1)) / 3600.0
+    return spectrum_from_history(stress, duration_h * 3600.0 / stress.size, range_bins, mean_bins,
+                                 representative=representative, source=f"{path}:recording[{tag}]")
 
 
 def _axis_names(ds: h5py.Dataset) -> list[str]:

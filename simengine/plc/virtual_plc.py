@@ -7,8 +7,10 @@ dropout: what a real PLC would report. Each `step(dt_s)` advances the
 physics by dt_s seconds of simulated time (a time factor > 1 runs faster
 than real time) with the same jitted step the engine uses, and returns one
 sample per tag. Within an hour the crane's hoist heat follows its lift cycle
-(on for the first half of each cycle), so the motor temperature moves as a
-real one does; the motor starts cold (at ambient), as at the start of a shift.
+(on for the first half of each cycle, with the lifted container's load on
+the boom), so the motor temperature moves as a real one does and the strain
+gauges see one stress cycle per lift; the motor starts cold (at ambient), as
+at the start of a shift.
 
 The tag map it serves is derived from the scenario: one float32 tag per
 sensor (holding registers from 0, two per tag; OPC UA node ``ns=2;s=<name>``).
@@ -51,6 +53,8 @@ class PhysicsSource:
             raise ValueError(f"true_params {unknown}: unknown; known: {[f.name for f in dataclasses.fields(params)]}")
         self.params = dataclasses.replace(params, **{k: np.full(self.assets.size, float(v)) for k, v in (true_params or {}).items()})
         self.duty = build_duty(fleet, scenario.horizon_years * 8760.0, rng["duty"])
+        self.rng = rng["sensors"]
+        self._cycle, self._lift_t = -1, np.zeros(self.assets.size)
         state = initial_state(fleet, rng["physics"])
         self.state = AssetState(np.asarray(state.crack_m)[self.assets], np.zeros(self.assets.size), np.zeros(self.assets.size),
                                 np.zeros(self.assets.size))
@@ -63,13 +67,13 @@ class PhysicsSource:
         self._observes = [cfg.observes for cfg, _, _ in self._sensors]
         self._asset_of = np.array([i for _, _, i in self._sensors], int)
         self.kind = fleet.kind
-        self.rng = rng["sensors"]
+
 
     def tagmap(self) -> TagMap:
         tags = []
         for n, (cfg, k, i) in enumerate(self._sensors):
             name = f"{self.kind}{int(self.assets[i]):02d}.{cfg.name}.{k}"
-            tags.append({"name": name, "quantity": cfg.observes, "asset": int(self.assets[i]), "unit": UNITS[cfg.observes],
+            tags.append({"name": name, "quantity": cfg.observes, "asset": int(self.assets[i]), "unit": cfg.unit or UNITS[cfg.observes],
                          "dtype": "float32", "modbus": {"address": 2 * n}, "opcua": {"node_id": f"ns=2;s={name}"}})
         return tagmap_from_dict({"name": f"virtual-{self.kind}", "tags": tags})
 
@@ -77,11 +81,23 @@ class PhysicsSource:
         """Physics inputs of the next dt_s seconds for the chosen assets."""
         hourly = self.duty.inputs(self.t_s / 3600.0, 1, dt_s / 3600.0)
         pick = {f: np.asarray(getattr(hourly, f))[0, self.assets] for f in AssetInputs.__dataclass_fields__}
-        if isinstance(self.duty, LiftDuty):  # hoist heat follows the lift cycle
-            period_s = 3600.0 / self.duty.cfg.lifts_per_h
-            lifting = ((self.t_s % period_s) < period_s / 2) if dt_s < period_s else True
-            pick["heat_W"] = pick["heat_W"] * (2.0 if lifting else 0.0) if dt_s < period_s else pick["heat_W"]
+        if isinstance(self.duty, LiftDuty) and dt_s < 3600.0 / self.duty.cfg.lifts_per_h:
+            pick.update(self._lift_cycle())
         return AssetInputs(**pick)
+
+    def _lift_cycle(self) -> dict[str, np.ndarray]:
+        """Within a lift cycle the hoist lifts for the first half (heat on, the container's load on
+        the boom) and returns empty for the second. Each lift draws its load class."""
+        c = self.duty.cfg
+        period_s = 3600.0 / c.lifts_per_h
+        cycle = int(self.t_s // period_s)
+        if cycle != self._cycle:
+            self._cycle = cycle
+            self._lift_t = self.rng.choice(np.asarray(c.load_classes_t), size=self.assets.size, p=np.asarray(c.load_probs))
+        lifting = (self.t_s % period_s) < period_s / 2
+        hourly = self.duty.inputs(self.t_s / 3600.0, 1, 1.0)
+        heat = np.asarray(hourly.heat_W)[0, self.assets] * (2.0 if lifting else 0.0)
+        return {"heat_W": heat, "load_factor": self._lift_t / c.rated_load_t if lifting else np.zeros(self.assets.size)}
 
     def step(self, dt_s: float = 1.0) -> np.ndarray:
         """Advance by dt_s simulated seconds; one sample per tag (NaN where a sample was lost)."""

@@ -85,6 +85,7 @@ def write_run(
     replicas: list[ReplicaResult],
     units: dict[str, str] | None = None,
     tables: dict[str, Table] | None = None,
+    summary_kpis: list[str] | None = None,
 ) -> Path:
     """Write one run to ``path`` atomically and return ``path``.
 
@@ -92,7 +93,9 @@ def write_run(
     into place with ``os.replace``; on any error the temporary file is
     removed and whatever was at ``path`` before is left untouched.
     ``units`` maps KPI names to unit strings; ``tables`` adds one group per
-    table (e.g. a survival curve), readable with xarray.
+    table (e.g. a survival curve), readable with xarray. ``summary_kpis``
+    limits `/summary` to KPIs whose mean and interval mean something (default
+    all; a life censored at the horizon, say, is better summarised by a table).
     """
     path = Path(path)
     _validate(replicas)
@@ -104,7 +107,7 @@ def write_run(
             _write_provenance(f.create_group("provenance"), config, seed, replicas)
             # track_order keeps KPIs and series in the order the engine gave them.
             kpi, summary = (f.create_group(name, track_order=True) for name in ("kpi", "summary"))
-            _write_kpis(kpi, summary, replicas, units or {})
+            _write_kpis(kpi, summary, replicas, units or {}, summary_kpis)
             _write_events(f.create_group("events"), replicas)
             _write_series(f.create_group("series", track_order=True), replicas)
             for name, table in (tables or {}).items():
@@ -196,7 +199,8 @@ def _write_provenance(g: h5py.Group, config: dict, seed: int, replicas: list[Rep
         g.attrs[key] = value
 
 
-def _write_kpis(g: h5py.Group, summary_group: h5py.Group, replicas: list[ReplicaResult], units: dict[str, str]) -> None:
+def _write_kpis(g: h5py.Group, summary_group: h5py.Group, replicas: list[ReplicaResult], units: dict[str, str],
+                summary_kpis: list[str] | None = None) -> None:
     replica = _scale(g, "replica", np.array([r.replica for r in replicas], dtype=np.int64))
     kpis = {name: np.array([r.kpis[name] for r in replicas], dtype=np.float64) for name in replicas[0].kpis}
     for name, values in kpis.items():
@@ -204,7 +208,8 @@ def _write_kpis(g: h5py.Group, summary_group: h5py.Group, replicas: list[Replica
         ds.dims[0].attach_scale(replica)
         if name in units:
             ds.attrs["units"] = units[name]
-    for name, stats in summarize(kpis).items():
+    chosen = kpis if summary_kpis is None else {k: kpis[k] for k in summary_kpis}
+    for name, stats in summarize(chosen).items():
         sg = summary_group.create_group(name)
         sg.attrs.update(stats)
         if name in units:

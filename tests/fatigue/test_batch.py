@@ -136,3 +136,38 @@ def test_jit_vmap_batch_equals_plain_per_replica_calls():
                               cum, 1.12, rec)
         np.testing.assert_allclose(np.asarray(batch.failure_block)[i], np.asarray(one.failure_block), rtol=1e-12)
         np.testing.assert_allclose(np.asarray(batch.crack_m)[i], np.asarray(one.crack_m), rtol=1e-12)
+
+
+def test_numpy_bisection_baseline_gives_the_batchs_answers():
+    from simengine.fatigue.batch import reference_numpy_bisection
+
+    p = params(200)
+    mult = np.random.default_rng(7).gamma(25, 1 / 25, 333)
+    batch = run_constant_Y(p, mult, 1.12, 50)
+    fb, crack = reference_numpy_bisection(p, mult, 1.12, 50)
+    np.testing.assert_allclose(np.asarray(batch.failure_block), fb, rtol=1e-10)
+    np.testing.assert_allclose(np.asarray(batch.crack_m), crack, rtol=1e-10)
+    assert crack.shape[1] == 7  # 6 full spans of 50 blocks and the horizon's end at 333
+
+
+def test_variable_Y_applies_every_block_whatever_the_record_interval():
+    p = params(30)
+    mult = np.ones(7)
+    W = 1e4  # Y(a) ~ 1.12: the variable-Y path must then agree with the exact one
+    exact = np.asarray(run_constant_Y(p, mult * 120.0, 1.12, 1).failure_block)
+    for every in (1, 3, 10):
+        got = np.asarray(run_variable_Y(p, mult * 120.0, finite_width_edge_crack_Y, W, every).failure_block)
+        np.testing.assert_array_equal(np.isfinite(got), np.isfinite(exact))
+        np.testing.assert_allclose(got[np.isfinite(exact)], exact[np.isfinite(exact)], rtol=1e-5)
+
+
+def test_a_partial_last_block_ends_at_the_horizon():
+    from simengine.fatigue.runner import block_lengths
+
+    cfg = small_config(horizon_years=1.0, block_h=6570.0)  # 0.75 year blocks
+    assert block_lengths(cfg).tolist() == [1.0, pytest.approx(1 / 3)]
+    run = run_fatigue(cfg, replicas=300, seed=1)
+    failed = run.status == FAILED
+    assert np.all(run.failure_years[failed] <= 1.0 + 1e-12)
+    p, _, _ = run.failure_probability(np.array([1.0]))
+    assert p[0] == pytest.approx(failed.mean())
