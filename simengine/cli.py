@@ -175,7 +175,7 @@ def cmd_plc(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     from simengine.bench import run_benchmarks
 
-    run_benchmarks(Path(args.out), quick=args.quick, only=args.only, repeats=args.repeats)
+    run_benchmarks(Path(args.out), quick=args.quick, only=args.only, repeats=args.repeats, soak=args.soak)
     return 0
 
 
@@ -204,6 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     p_bench.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke test")
     p_bench.add_argument("--only", action="append", help="run only these benchmarks (repeatable)")
     p_bench.add_argument("--repeats", type=_positive_int, default=5)
+    p_bench.add_argument("--soak", action="store_true", help="PLC ingest for 10 minutes instead of 60 s")
     p_bench.set_defaults(fn=cmd_bench)
     args = parser.parse_args(argv)
     try:

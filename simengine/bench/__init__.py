@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from simengine.bench import crane_reference, machine_repair, paris_bench, rainflow_bench
+import inspect
+
+from simengine.bench import crane_reference, machine_repair, paris_bench, plc_ingest, rainflow_bench
 from simengine.bench.harness import BenchResult, table, write
 
 BENCHMARKS = {
@@ -12,11 +14,12 @@ BENCHMARKS = {
     "crane_reference": crane_reference.run,
     "paris_batch": paris_bench.run,
     "rainflow": rainflow_bench.run,
+    "modbus_ingest": plc_ingest.run,
 }
 
 
 def run_benchmarks(out_dir: Path, *, quick: bool = False, only: list[str] | None = None,
-                   repeats: int = 5) -> list[BenchResult]:
+                   repeats: int = 5, soak: bool = False) -> list[BenchResult]:
     unknown = sorted(set(only or ()) - set(BENCHMARKS))
     if unknown:
         raise SystemExit(f"simengine bench: unknown benchmark(s) {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}")
@@ -25,7 +28,8 @@ def run_benchmarks(out_dir: Path, *, quick: bool = False, only: list[str] | None
         if only and name not in only:
             continue
         print(f"running {name} ...", flush=True)
-        result = bench(repeats=repeats, quick=quick)
+        extra = {"soak": soak} if "soak" in inspect.signature(bench).parameters else {}
+        result = bench(repeats=repeats, quick=quick, **extra)
         path = write(result, out_dir)
         print(table([result]))
         print(f"    -> {path}", flush=True)
