@@ -10,7 +10,6 @@ time over wall time), and latency from a poll's slot to its block in hand.
 from __future__ import annotations
 
 import asyncio
-import os
 import resource
 import socket
 import subprocess
