@@ -44,3 +44,13 @@ def test_quality_flags_not_finite_out_of_range_and_stale():
     assert q.assess(2.0, idx, [11.0, 1.0]).tolist() == [Quality.OUT_OF_RANGE, Quality.GOOD]
     assert q.assess(3.0, idx, [5.0, 1.0]).tolist() == [Quality.GOOD, Quality.GOOD]
     assert q.assess(8.5, idx, [5.0, 1.0]).tolist() == [Quality.STALE, Quality.GOOD]  # b has no stale limit
+
+
+def test_the_shipped_example_tag_map_is_valid():
+    from pathlib import Path
+
+    from simengine.plc import load_tagmap
+
+    m = load_tagmap(Path(__file__).resolve().parents[2] / "conf/tagmap/crane_demo.yaml")
+    assert len(m.modbus_tags) == 6 and len(m.opcua_tags) == 3
+    assert [t.name for t in m.tags if t.access == "read_write"] == ["crane07.hoist.speed_limit"]
