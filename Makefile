@@ -11,8 +11,9 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 # Reinstall only when the project's metadata changes (editable install).
-$(STAMP): pyproject.toml | $(BIN)/python
+$(STAMP): pyproject.toml tests/plc/peers/package-lock.json | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[test,bench]"
+	npm ci --prefix tests/plc/peers --silent --no-audit --no-fund  # node-opcua: an independent OPC UA peer
 	touch $(STAMP)
 
 run: $(STAMP)

@@ -15,6 +15,7 @@ BENCHMARKS = {
     "paris_batch": paris_bench.run,
     "rainflow": rainflow_bench.run,
     "modbus_ingest": plc_ingest.run,
+    "opcua_ingest": plc_ingest.run_opcua_bench,
 }
 
 

@@ -3,5 +3,7 @@
 from simengine.plc.readings import Quality, QualityAssessor, ReadingBlock, comm_failure
 from simengine.plc.tags import DTYPES, REGISTER_WIDTH, Endpoint, ModbusPoint, OpcUaPoint, Tag, TagMap, load_tagmap, tagmap_from_dict
 
-__all__ = ["Quality", "QualityAssessor", "ReadingBlock", "comm_failure", "DTYPES", "REGISTER_WIDTH", "Endpoint",
+from simengine.plc.secrets import Credentials, Secret, load_credentials
+
+__all__ = ["Credentials", "Secret", "load_credentials", "Quality", "QualityAssessor", "ReadingBlock", "comm_failure", "DTYPES", "REGISTER_WIDTH", "Endpoint",
            "ModbusPoint", "OpcUaPoint", "Tag", "TagMap", "load_tagmap", "tagmap_from_dict"]

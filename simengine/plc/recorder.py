@@ -63,12 +63,16 @@ class Recorder:
             f.attrs[key] = value
 
     def append(self, block: ReadingBlock) -> None:
-        """Buffer one block (its tags index the tag map); flush when the interval has passed."""
-        values = np.full(self.n_tags, np.nan)
-        quality = np.full(self.n_tags, 255, np.uint8)  # 255: tag not in this block
+        """Buffer one block (its tags index the tag map); flush when the interval has passed.
+        Blocks of the same time (one update, delivered by several subscriptions) share a row."""
+        if self._rows and self._rows[-1][0] == block.t_s:
+            _, values, quality = self._rows[-1]
+        else:
+            values = np.full(self.n_tags, np.nan)
+            quality = np.full(self.n_tags, 255, np.uint8)  # 255: tag not in this row
+            self._rows.append((block.t_s, values, quality))
         values[block.tags] = block.values
         quality[block.tags] = block.quality
-        self._rows.append((block.t_s, values, quality))
         if time.monotonic() - self._last_flush >= self.flush_interval_s:
             self.flush()
 

@@ -10,6 +10,8 @@ gaps included.
 from __future__ import annotations
 
 import asyncio
+import inspect
+import time
 from pathlib import Path
 
 import numpy as np
@@ -59,8 +61,8 @@ async def serve(source, cfg: ServeConfig, *, servers: list, log=print) -> int:
             await _apply_state_faults(servers, cfg.faults, elapsed, active)
             values = faulted(source.step(dt_sim), tagmap, cfg.faults, elapsed)
             for s in servers:
-                if getattr(s, "running", True):
-                    s.update(values)
+                if s.running and inspect.isawaitable(done := s.update(values)):
+                    await done
             k += 1
             await asyncio.sleep(max(0.0, t0 + k * period - loop.time()))
     finally:
@@ -98,6 +100,26 @@ async def record_modbus(tagmap: TagMap, cfg: RecordConfig, path: Path, config: d
             await client.run(cfg.rate_hz, cfg.duration_s, sink=rec.append)
             for gap in client.gaps:
                 rec.add_gap(gap.start_s, gap.end_s, gap.reason)
+    return rec
+
+
+async def record_opcua(tagmap: TagMap, cfg: RecordConfig, path: Path, config: dict, *, credentials=None,
+                       client_config=None) -> Recorder:
+    """Subscribe to every OPC UA tag for cfg.duration_s and record each notification block."""
+    from simengine.plc.opcua_client import OpcUaClient, OpcUaClientConfig
+
+    url = None if cfg.host is None and cfg.port is None else (
+        f"opc.tcp://{cfg.host or '127.0.0.1'}:{cfg.port or 4840}/simengine/")
+    client_config = client_config or OpcUaClientConfig(url=url)
+    with Recorder(path, tagmap, flush_interval_s=cfg.flush_interval_s, source="opcua", config=config) as rec:
+        client = OpcUaClient(tagmap, client_config, credentials=credentials, on_block=rec.append)
+        await client.start()
+        try:
+            await asyncio.sleep(cfg.duration_s)
+        finally:
+            await client.stop()
+        for gap in client.gaps:
+            rec.add_gap(gap.start_s, gap.end_s if gap.end_s is not None else time.time(), gap.reason)
     return rec
 
 

@@ -1,6 +1,7 @@
 """The virtual PLC served over Modbus and recorded end to end, faults included."""
 
 import asyncio
+import socket
 
 import numpy as np
 import pytest
@@ -50,3 +51,33 @@ def test_serve_and_record_over_modbus_with_nan_and_restart_faults(source_factory
     assert back - r.gaps[0][0] < 1.0 + 5.0  # reconnected within 5 s of the server's return
     good = r.quality[lost[-1] + 1:] == Quality.GOOD
     assert good.mean() > 0.95
+
+
+def test_serve_and_record_over_opcua(source_factory, tmp_path):
+    source = source_factory()
+    tagmap = source.tagmap()
+    with socket.socket() as sock:  # the OPC UA server needs a concrete port
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    cfg = build(ServeConfig, {"protocols": ["opcua"], "opcua_port": port, "rate_hz": 2.0, "duration_s": 7.0})
+    path = tmp_path / "rec.h5"
+
+    async def run():
+        from simengine.plc.opcua_client import OpcUaClientConfig
+        from simengine.plc.service import record_opcua
+
+        servers = servers_for(tagmap, cfg)
+        task = asyncio.create_task(serve(source, cfg, servers=servers, log=lambda *_: None))
+        while not servers[0].running:
+            await asyncio.sleep(0.05)
+        rec_cfg = build(RecordConfig, {"protocol": "opcua", "duration_s": 4.0, "flush_interval_s": 0.5})
+        await record_opcua(tagmap, rec_cfg, path, {}, client_config=OpcUaClientConfig(url=servers[0].url,
+                                                                                       publishing_interval_ms=250))
+        await task
+
+    asyncio.run(run())
+    r = read_recording(path)
+    assert r.closed_cleanly and r.time_s.size >= 6
+    full = (r.quality != 255).all(axis=1)  # one row per update, every tag in it
+    assert full[1:-1].all()
+    assert ((r.quality[full] == Quality.GOOD) | (r.quality[full] == Quality.NOT_FINITE)).all()
