@@ -150,7 +150,11 @@ def cmd_plc(args: argparse.Namespace) -> int:
         raise ConfigError([Problem("serve", list(serve_cfg.assets), str(err))]) from None
     if args.action == "serve":
         try:
-            steps = asyncio.run(serve(source, serve_cfg, servers=servers_for(source.tagmap(), serve_cfg)))
+            servers = servers_for(source.tagmap(), serve_cfg)
+        except ValueError as err:
+            raise ConfigError([Problem("serve.opcua_secure", True, str(err))]) from None
+        try:
+            steps = asyncio.run(serve(source, serve_cfg, servers=servers))
         except KeyboardInterrupt:
             return 0
         print(f"served {steps} updates")
@@ -160,9 +164,11 @@ def cmd_plc(args: argparse.Namespace) -> int:
     path = Path(rec_cfg.out or f"results/recordings/{tagmap.name}-{stamp}.h5")
     config = {"record": parts["record"], "serve": parts["serve"]}
     if rec_cfg.protocol == "opcua":
+        from simengine.plc.secrets import load_credentials
         from simengine.plc.service import record_opcua
 
-        asyncio.run(record_opcua(tagmap, rec_cfg, path, config))
+        credentials = load_credentials(rec_cfg.credentials_file or None) if rec_cfg.opcua_secure else None
+        asyncio.run(record_opcua(tagmap, rec_cfg, path, config, credentials=credentials))
     else:
         asyncio.run(record_modbus(tagmap, rec_cfg, path, config))
     rec = read_recording(path)

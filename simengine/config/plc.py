@@ -30,6 +30,9 @@ class ServeConfig:
     seed: int = spec(0, ge=0)
     true_params: dict[str, float] = spec(default_factory=dict, doc="hidden parameters, e.g. thermal_tau_s: 1500")
     faults: tuple[FaultConfig, ...] = spec(default_factory=tuple)
+    opcua_secure: bool = spec(False, doc="Basic256Sha256 SignAndEncrypt + user/password only")
+    certificate_dir: str = spec("results/pki", doc="where the server certificate is made or found")
+    credentials_file: str = spec("", doc="user/password file (mode 0600); empty: SIMENGINE_OPCUA_USER/_PASSWORD")
 
 
 @dataclass(frozen=True)
@@ -42,3 +45,6 @@ class RecordConfig:
     duration_s: float = spec(60.0, gt=0.0)
     flush_interval_s: float = spec(1.0, gt=0.0)
     out: str = spec("", doc="HDF5 path; empty: results/recordings/<map>-<UTC time>.h5")
+    opcua_secure: bool = spec(False, doc="connect with Basic256Sha256 SignAndEncrypt + user/password")
+    certificate_dir: str = spec("results/pki", doc="where the client certificate is made or found")
+    credentials_file: str = spec("", doc="user/password file (mode 0600); empty: SIMENGINE_OPCUA_USER/_PASSWORD")

@@ -106,11 +106,11 @@ async def record_modbus(tagmap: TagMap, cfg: RecordConfig, path: Path, config: d
 async def record_opcua(tagmap: TagMap, cfg: RecordConfig, path: Path, config: dict, *, credentials=None,
                        client_config=None) -> Recorder:
     """Subscribe to every OPC UA tag for cfg.duration_s and record each notification block."""
-    from simengine.plc.opcua_client import OpcUaClient, OpcUaClientConfig
+    from simengine.plc.opcua_client import OpcUaClient
 
     url = None if cfg.host is None and cfg.port is None else (
         f"opc.tcp://{cfg.host or '127.0.0.1'}:{cfg.port or 4840}/simengine/")
-    client_config = client_config or OpcUaClientConfig(url=url)
+    client_config = client_config or secure_client_config(cfg, url)
     with Recorder(path, tagmap, flush_interval_s=cfg.flush_interval_s, source="opcua", config=config) as rec:
         client = OpcUaClient(tagmap, client_config, credentials=credentials, on_block=rec.append)
         await client.start()
@@ -123,6 +123,29 @@ async def record_opcua(tagmap: TagMap, cfg: RecordConfig, path: Path, config: di
     return rec
 
 
+def _certificate(directory: str, application_uri: str):
+    """The certificate pair in `directory` for this application, made on first use."""
+    from simengine.plc.certificates import make_certificate
+
+    name = application_uri.rsplit(":", 1)[-1]
+    der, key = Path(directory) / f"{name}.der", Path(directory) / f"{name}_key.pem"
+    if der.exists() and key.exists():
+        return der, key
+    pair = make_certificate(directory, application_uri)
+    return pair.certificate, pair.private_key
+
+
+def secure_client_config(cfg: RecordConfig, url: str | None):
+    """The OPC UA client configuration of a recording, secure when asked."""
+    from simengine.plc.certificates import CLIENT_APPLICATION_URI
+    from simengine.plc.opcua_client import SECURE, OpcUaClientConfig
+
+    if not cfg.opcua_secure:
+        return OpcUaClientConfig(url=url)
+    cert, key = _certificate(cfg.certificate_dir, CLIENT_APPLICATION_URI)
+    return OpcUaClientConfig(url=url, security=SECURE, certificate=str(cert), private_key=str(key))
+
+
 def servers_for(tagmap: TagMap, cfg: ServeConfig) -> list:
     """The protocol servers of the virtual PLC, bound to cfg.host (loopback by default)."""
     servers = []
@@ -133,5 +156,17 @@ def servers_for(tagmap: TagMap, cfg: ServeConfig) -> list:
     if "opcua" in cfg.protocols:
         from simengine.plc.opcua_server import OpcUaServer
 
-        servers.append(OpcUaServer(tagmap, url=f"opc.tcp://{cfg.host}:{cfg.opcua_port}/simengine/"))
+        security = None
+        if cfg.opcua_secure:
+            from simengine.plc.certificates import SERVER_APPLICATION_URI
+            from simengine.plc.opcua_server import ServerSecurity
+            from simengine.plc.secrets import load_credentials
+
+            users = load_credentials(cfg.credentials_file or None)
+            if users is None:
+                raise ValueError("serve.opcua_secure needs a user: set SIMENGINE_OPCUA_USER and "
+                                 "SIMENGINE_OPCUA_PASSWORD, or serve.credentials_file")
+            cert, key = _certificate(cfg.certificate_dir, SERVER_APPLICATION_URI)
+            security = ServerSecurity(certificate=cert, private_key=key, users=(users,))
+        servers.append(OpcUaServer(tagmap, url=f"opc.tcp://{cfg.host}:{cfg.opcua_port}/simengine/", security=security))
     return servers
