@@ -128,7 +128,7 @@ def cmd_plc(args: argparse.Namespace) -> int:
 
     from simengine.config.plc import RecordConfig, ServeConfig
     from simengine.plc.recorder import read_recording
-    from simengine.plc.service import record_modbus, serve, servers_for
+    from simengine.plc.service import tag_indices, record_modbus, serve, servers_for
     from simengine.plc.tags import load_tagmap
     from simengine.plc.virtual_plc import PhysicsSource
 
@@ -148,18 +148,30 @@ def cmd_plc(args: argparse.Namespace) -> int:
         source = PhysicsSource(scenario, list(serve_cfg.assets), seed=serve_cfg.seed, true_params=serve_cfg.true_params)
     except ValueError as err:
         raise ConfigError([Problem("serve", list(serve_cfg.assets), str(err))]) from None
+    fault_problems = []
+    for i, fault in enumerate(serve_cfg.faults):
+        try:
+            tag_indices(source.tagmap(), fault.tags)
+        except ValueError as err:
+            fault_problems.append(Problem(f"serve.faults[{i}].tags", list(fault.tags), str(err)))
+    if fault_problems:
+        raise ConfigError(fault_problems)
     if args.action == "serve":
         try:
             servers = servers_for(source.tagmap(), serve_cfg)
-        except ValueError as err:
-            raise ConfigError([Problem("serve.opcua_secure", True, str(err))]) from None
+        except (ValueError, OSError) as err:
+            raise ConfigError([Problem("serve.credentials_file" if serve_cfg.credentials_file else "serve.opcua_secure",
+                                       serve_cfg.credentials_file or True, str(err))]) from None
         try:
             steps = asyncio.run(serve(source, serve_cfg, servers=servers))
         except KeyboardInterrupt:
             return 0
         print(f"served {steps} updates")
         return 0
-    tagmap = load_tagmap(rec_cfg.tagmap) if rec_cfg.tagmap else source.tagmap()
+    try:
+        tagmap = load_tagmap(rec_cfg.tagmap) if rec_cfg.tagmap else source.tagmap()
+    except OSError as err:
+        raise ConfigError([Problem("record.tagmap", rec_cfg.tagmap, f"cannot be read: {err.strerror or err}")]) from None
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     path = Path(rec_cfg.out or f"results/recordings/{tagmap.name}-{stamp}.h5")
     config = {"record": parts["record"], "serve": parts["serve"]}
@@ -167,7 +179,10 @@ def cmd_plc(args: argparse.Namespace) -> int:
         from simengine.plc.secrets import load_credentials
         from simengine.plc.service import record_opcua
 
-        credentials = load_credentials(rec_cfg.credentials_file or None) if rec_cfg.opcua_secure else None
+        try:
+            credentials = load_credentials(rec_cfg.credentials_file or None) if rec_cfg.opcua_secure else None
+        except (OSError, ValueError) as err:
+            raise ConfigError([Problem("record.credentials_file", rec_cfg.credentials_file, str(err))]) from None
         asyncio.run(record_opcua(tagmap, rec_cfg, path, config, credentials=credentials))
     else:
         asyncio.run(record_modbus(tagmap, rec_cfg, path, config))
@@ -218,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as err:
         print(f"simengine: {err}", file=sys.stderr)
         return 2
-    except PermissionError as err:  # e.g. an out_dir the user cannot write to
+    except OSError as err:  # a file we cannot write, a PLC that does not answer, a port in use
         print(f"simengine: {err}", file=sys.stderr)
         return 2
 

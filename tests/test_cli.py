@@ -70,3 +70,21 @@ def test_python_module_entry_point_runs(tmp_path):
 
     proc = subprocess.run([sys.executable, "-m", "simengine", "run", "scenario=mars"], capture_output=True, text=True)
     assert proc.returncode == 2 and "unknown scenario" in proc.stderr
+
+
+PLC_BAD = [
+    (["serve", "serve.rate_hz=0", "record.protocol=x"], ["serve.rate_hz = 0: must be > 0", "record.protocol = 'x': must be one of"]),
+    (["record", "record.tagmap=/no/such/map.yaml"], ["record.tagmap = '/no/such/map.yaml': cannot be read"]),
+    (["serve", "serve.faults=[{at_s: 1, kind: freeze, tags: [nope]}]"], ["serve.faults[0].tags = ['nope']"]),
+    (["serve", "serve.assets=[99]"], ["serve = [99]", "must lie in [0, 24)"]),
+    (["record", "record.protocol=opcua", "record.port=1", "record.duration_s=1"], ["cannot reach OPC UA server"]),
+]
+
+
+@pytest.mark.parametrize("args, messages", PLC_BAD)
+def test_plc_bad_input_is_one_message(args, messages, capsys):
+    code = main(["plc", *args])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err
+    for message in messages:
+        assert message in err

@@ -13,7 +13,15 @@ Nothing is dropped silently:
   `lost_messages` counts it.
 - A lost link emits a COMM_FAILURE block for its tags, is reconnected with
   capped exponential backoff, and its subscriptions are created again (the
-  server then sends current values); each outage is a `Gap` in `gaps`.
+  server then sends current values); each outage is a `Gap` in `gaps`. A link
+  is lost when its transport closes, the health probe fails, a subscription
+  sends neither data nor keep-alive for 1.5 keep-alive periods (+ 1 s), or the
+  server's clock (ServerStatus.CurrentTime), once seen advancing, stands still
+  for `server_clock_timeout_s`: a server that is shutting down can accept a
+  connection and answer it without ever publishing a value again.
+- A tag with a `stale_after_s` that receives nothing for longer than that
+  (while its link is up) gets a block repeating its last value flagged STALE,
+  once per silence: on a subscription, no notification means no change.
 
 Values are engineering values (raw · scale + offset, in each tag's unit), timed
 by the server's source timestamp in Unix seconds and flagged by a
@@ -79,6 +87,10 @@ class OpcUaClientConfig:
     reconnect_max_s: float = spec(4.0, gt=0.0, doc="backoff cap, so a link is back within this of the server's return")
     request_timeout_s: float = spec(10.0, gt=0.0)
     watchdog_s: float = spec(2.0, gt=0.0, doc="link health probe interval")
+    keepalive_s: float = spec(3.0, gt=0.0, doc="a quiet subscription sends a keep-alive this often; none for "
+                              "1.5 times as long (+ 1 s) counts as a lost link")
+    server_clock_timeout_s: float = spec(8.0, gt=0.0, doc="the server's CurrentTime, once seen advancing, standing "
+                                         "still this long counts as a lost link (a server shutting down)")
     session_timeout_s: float = spec(30.0, ge=5.0, doc="the server forgets an abandoned session after this")
     writes_enabled: bool = spec(False)
     security: str = spec("none", choices=("none", SECURE))
@@ -123,6 +135,9 @@ class OpcUaClient:
         self.assessor = QualityAssessor(tagmap)
         self._scale = np.array([t.scale for t in all_tags], float)
         self._offset = np.array([t.offset for t in all_tags], float)
+        self._stale_s = self.assessor.stale_s
+        self._last_seen = np.full(len(all_tags), -np.inf)  # monotonic time of each tag's last value
+        self._silent = np.zeros(len(all_tags), bool)  # flagged STALE for a silence that lasts
         self.gaps: list[Gap] = []
         self.unavailable: dict[str, str] = {}  # tag name -> status of a refused monitored item
         self.notifications = self.drops = self.lost_messages = 0
@@ -215,6 +230,8 @@ class OpcUaClient:
             self._emit(self._block(t, np.array(tags)[rows], np.array(raws, float)[rows], np.array(codes, np.uint32)[rows]))
 
     def _block(self, t_s: float, tags: np.ndarray, raw: np.ndarray, codes: np.ndarray) -> ReadingBlock:
+        self._last_seen[tags] = time.monotonic()
+        self._silent[tags] = False
         values = raw * self._scale[tags] + self._offset[tags]
         bad = codes >= 0x80000000
         values[bad] = np.nan
@@ -226,6 +243,14 @@ class OpcUaClient:
         quality[overflow] = Quality.DROPPED
         self.drops += int(overflow.sum())
         return ReadingBlock(t_s, tags, values, quality)
+
+    def _flag_silent(self, tags: np.ndarray) -> None:
+        """Flag STALE, once, the `tags` (with a stale limit) that have received nothing for longer than it."""
+        silent = tags[(time.monotonic() - self._last_seen[tags] > self._stale_s[tags]) & ~self._silent[tags]]
+        if len(silent):
+            self._silent[silent] = True
+            self._emit(ReadingBlock(time.time(), silent, self.assessor._last_value[silent].copy(),
+                                    np.full(len(silent), Quality.STALE, np.uint8)))
 
     def _on_lost_messages(self, tags: np.ndarray, count: int) -> None:
         self.lost_messages += count
@@ -241,6 +266,11 @@ class _Link:
         self.task: asyncio.Task | None = None
         self.lost = asyncio.Event()
         self.reason = ""
+        self.subscriptions: list[_TagSubscription] = []
+        self.stale_tags = tags[np.isfinite(owner._stale_s[tags])]  # those that can go silent
+        self.clock: object = None  # the server's CurrentTime when last read, and since when (monotonic)
+        self.clock_since = 0.0
+        self.clock_ticks = False  # seen advancing, on any connection of this link
 
     async def open(self) -> None:
         cfg, owner = self.owner.config, self.owner
@@ -261,11 +291,15 @@ class _Link:
         except (OSError, asyncio.TimeoutError) as exc:
             raise ConnectionError(f"cannot reach OPC UA server {owner.url}: {exc!r}") from None
         self.client = client
+        self.clock, self.clock_since = None, time.monotonic()
         chunks = np.array_split(self.tags, max(1, math.ceil(len(self.tags) / cfg.tags_per_subscription)))
         for chunk in chunks:
             sub = _TagSubscription(client.uaclient.session, _subscription_params(cfg, client), self, chunk)
             await sub.init()
+            self.subscriptions.append(sub)
             await sub.add_tags()
+        owner._last_seen[self.tags] = time.monotonic()  # the server now sends every current value
+        owner._silent[self.tags] = False
 
     async def _connect(self) -> Client:
         cfg, owner = self.owner.config, self.owner
@@ -291,7 +325,11 @@ class _Link:
     async def supervise(self) -> None:
         cfg = self.owner.config
         while True:
-            await self.lost.wait()
+            while not self.lost.is_set():
+                try:
+                    await asyncio.wait_for(self.lost.wait(), cfg.watchdog_s)
+                except asyncio.TimeoutError:
+                    await self._check()
             gap = Gap(time.time(), None, self.reason or "connection lost", self.number)
             self.owner.gaps.append(gap)
             log.warning("OPC UA link %d to %s lost (%s); reconnecting", self.number, self.owner.url, gap.reason)
@@ -311,12 +349,47 @@ class _Link:
             self.reason = ""
             log.warning("OPC UA link %d to %s is back after %.1f s", self.number, self.owner.url, gap.end_s - gap.start_s)
 
+    async def _check(self) -> None:
+        """The watchdog tick: silent subscriptions or a stopped server clock mean a lost link;
+        else tags silent past their stale limit are flagged."""
+        now = time.monotonic()
+        for sub in self.subscriptions:
+            if now - sub.last_publish > sub.silence_limit_s:
+                self.reason = self.reason or (f"subscription {sub.subscription_id} sent neither data nor keep-alive "
+                                              f"for {now - sub.last_publish:.1f} s")
+                self.lost.set()
+                return
+        if await self._server_clock_stopped():
+            self.reason = self.reason or (f"the server's clock stood still for {time.monotonic() - self.clock_since:.1f} s"
+                                          " (server shutting down?)")
+            self.lost.set()
+            return
+        if len(self.stale_tags):
+            self.owner._flag_silent(self.stale_tags)
+
+    async def _server_clock_stopped(self) -> bool:
+        client = self.client
+        if client is None:
+            return False
+        try:
+            node = client.get_node(ua.NodeId(ua.ObjectIds.Server_ServerStatus_CurrentTime))
+            clock = await asyncio.wait_for(node.read_value(), self.owner.config.watchdog_s)
+        except Exception:  # a failed read is the health probe's business
+            return False
+        now = time.monotonic()
+        if clock != self.clock:
+            self.clock_ticks = self.clock_ticks or self.clock is not None
+            self.clock, self.clock_since = clock, now
+            return False
+        return self.clock_ticks and now - self.clock_since > self.owner.config.server_clock_timeout_s
+
     async def close(self, cancel: bool = False) -> None:
         if cancel and self.task is not None:
             self.task.cancel()
             await asyncio.gather(self.task, return_exceptions=True)
             self.task = None
         client, self.client = self.client, None
+        self.subscriptions = []
         if client is not None:
             client.connection_lost_callback = None
             try:
@@ -331,9 +404,18 @@ class _TagSubscription(Subscription):
     def __init__(self, session, params: ua.CreateSubscriptionParameters, link: _Link, tags: np.ndarray):
         super().__init__(session, params)
         self.link, self.tags, self.last_seq = link, tags, None
+        self.last_publish = time.monotonic()  # of the last publish response, data or keep-alive
+        self.silence_limit_s = math.inf
+
+    async def init(self) -> ua.CreateSubscriptionResult:
+        result = await super().init()
+        keepalive_s = result.RevisedPublishingInterval / 1000 * max(1, result.RevisedMaxKeepAliveCount)
+        self.silence_limit_s = 1.5 * keepalive_s + 1.0
+        self.last_publish = time.monotonic()
+        return result
 
     def is_stale(self, margin: float) -> bool:
-        return False  # lost links are found by the link's own probe, and handled there
+        return False  # not asyncua's watchdog: silent subscriptions are found by the link's own, and handled there
 
     async def add_tags(self) -> None:
         cfg, owner = self.link.owner.config, self.link.owner
@@ -355,6 +437,7 @@ class _TagSubscription(Subscription):
             owner._emit(comm_failure(time.time(), np.array([t for t, _ in refused])))
 
     async def publish_callback(self, publish_result: ua.PublishResult) -> None:
+        self.last_publish = time.monotonic()
         msg = publish_result.NotificationMessage
         if not msg.NotificationData:
             return  # a keep-alive: it carries the next sequence number, not a new one
@@ -388,7 +471,8 @@ class _TagSubscription(Subscription):
 
 
 def _subscription_params(cfg: OpcUaClientConfig, client: Client) -> ua.CreateSubscriptionParameters:
-    keepalive = max(1, client.get_keepalive_count(cfg.publishing_interval_ms))
+    keepalive = max(1, min(client.get_keepalive_count(cfg.publishing_interval_ms),
+                           round(cfg.keepalive_s * 1000 / cfg.publishing_interval_ms)))
     return ua.CreateSubscriptionParameters(
         RequestedPublishingInterval=cfg.publishing_interval_ms, RequestedMaxKeepAliveCount=keepalive,
         RequestedLifetimeCount=max(3 * keepalive, math.ceil(60_000 / cfg.publishing_interval_ms)),

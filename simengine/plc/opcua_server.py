@@ -19,7 +19,8 @@ Two things asyncua's server leaves out and a twin needs are added here:
   (used for endpoint discovery only) is refused.
 
 Fault injection: `drop_connections`, `freeze`, `stop`/`start`/`restart` on the
-same port. Binds 127.0.0.1 by default.
+same port (`stop` closes the listener before the connections, so no client
+stays connected to a stopped server). Binds 127.0.0.1 by default.
 """
 
 from __future__ import annotations
@@ -109,7 +110,17 @@ class OpcUaServer:
             return
         server, self._server = self._server, None
         self._snapshot = [server.iserver.aspace.read_attribute_value(n, _VALUE) for n in self._nodeids]
+        # asyncua closes the connections before the listener: a client that reconnects in between
+        # would stay connected to a dead server. Refuse new connections and stop listening first.
+        server.iserver.max_connections = 0
+        listener = getattr(server.bserver, "_server", None)
+        if listener is not None:
+            listener.close()
         await server.stop()
+        for _ in range(3):  # and abort any connection accepted before the listener closed
+            for transport in list(server.iserver.asyncio_transports):
+                transport.abort()
+            await asyncio.sleep(0)
 
     async def restart(self, down_s: float = 0.0) -> None:
         """Stop, stay down for `down_s` seconds, start again on the same port."""

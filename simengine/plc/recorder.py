@@ -4,7 +4,8 @@ The file is written in HDF5's single-writer/multiple-reader (SWMR) mode: its
 metadata is always consistent on disk, so a recorder killed with SIGKILL
 loses at most the rows since its last flush and the file stays readable
 (`read_recording` opens it in SWMR mode when the clean-close flag is
-missing). Rows are buffered and flushed every `flush_interval_s`.
+missing). Rows are buffered and flushed every `flush_interval_s` (plus a reorder window
+for blocks of one update that arrive apart); gaps are written when they open.
 
 Layout, group ``/recording``: ``time_s`` (T) Unix seconds; ``values`` (T,
 n_tags) engineering values; ``quality`` (T, n_tags) `Quality` codes;
@@ -31,11 +32,12 @@ _REASON = "S96"
 
 class Recorder:
     def __init__(self, path: str | Path, tagmap: TagMap, *, flush_interval_s: float = 1.0, source: str = "",
-                 config: dict | None = None):
+                 config: dict | None = None, reorder_s: float = 0.0):
         self.path = Path(path)
         self.n_tags = len(tagmap.tags)
         self.flush_interval_s = flush_interval_s
-        self._rows: list[tuple[float, np.ndarray, np.ndarray]] = []
+        self.reorder_s = reorder_s  # how long a row waits for late blocks of its time stamp
+        self._pending: dict[float, tuple[np.ndarray, np.ndarray]] = {}
         self._last_flush = time.monotonic()
         self.rows_written = 0
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -64,44 +66,65 @@ class Recorder:
 
     def append(self, block: ReadingBlock) -> None:
         """Buffer one block (its tags index the tag map); flush when the interval has passed.
-        Blocks of the same time (one update, delivered by several subscriptions) share a row."""
-        if self._rows and self._rows[-1][0] == block.t_s:
-            _, values, quality = self._rows[-1]
-        else:
-            values = np.full(self.n_tags, np.nan)
-            quality = np.full(self.n_tags, 255, np.uint8)  # 255: tag not in this row
-            self._rows.append((block.t_s, values, quality))
-        values[block.tags] = block.values
-        quality[block.tags] = block.quality
+
+        Blocks of one time stamp (one update, delivered by several subscriptions, in any
+        order) share a row: rows wait `reorder_s` before they are written, in time order.
+        """
+        row = self._pending.get(block.t_s)
+        if row is None:
+            row = (np.full(self.n_tags, np.nan), np.full(self.n_tags, 255, np.uint8))  # 255: not in this row
+            self._pending[block.t_s] = row
+        row[0][block.tags] = block.values
+        row[1][block.tags] = block.quality
+        self.tick()
+
+    def tick(self) -> None:
+        """Flush if the interval has passed; call it on a timer too, so rows reach the disk
+        while no block arrives (a link that is down)."""
         if time.monotonic() - self._last_flush >= self.flush_interval_s:
             self.flush()
 
-    def add_gap(self, start_s: float, end_s: float, reason: str) -> None:
-        for name, value in (("gap_start_s", start_s), ("gap_end_s", end_s), ("gap_reason", reason.encode()[:96])):
+    def open_gap(self, start_s: float, reason: str) -> int:
+        """Record a gap as it opens (its end NaN until `close_gap`); returns its index."""
+        for name, value in (("gap_start_s", start_s), ("gap_end_s", np.nan), ("gap_reason", reason.encode()[:96])):
             ds = self._gaps[name]
             ds.resize(ds.shape[0] + 1, axis=0)
             ds[-1] = value
             ds.flush()
+        return self._gaps["gap_start_s"].shape[0] - 1
 
-    def flush(self) -> None:
+    def close_gap(self, index: int, end_s: float) -> None:
+        ds = self._gaps["gap_end_s"]
+        ds[index] = end_s
+        ds.flush()
+
+    def add_gap(self, start_s: float, end_s: float, reason: str) -> None:
+        self.close_gap(self.open_gap(start_s, reason), end_s)
+
+    def flush(self, everything: bool = False) -> None:
+        """Write the rows older than the reorder window (all of them with `everything`)."""
         self._last_flush = time.monotonic()
-        if not self._rows:
+        if not self._pending:
             return
-        n0, k = self.rows_written, len(self._rows)
+        newest = max(self._pending)
+        ready = sorted(t for t in self._pending if everything or t <= newest - self.reorder_s)
+        if not ready:
+            return
+        rows = [(t, *self._pending.pop(t)) for t in ready]
+        n0, k = self.rows_written, len(rows)
         # values and quality first, time last: a reader trusts rows up to len(time_s)
         for ds, col in ((self._values, 1), (self._quality, 2)):
             ds.resize(n0 + k, axis=0)
-            ds[n0:] = np.stack([row[col] for row in self._rows])
+            ds[n0:] = np.stack([row[col] for row in rows])
             ds.flush()
         self._time.resize(n0 + k, axis=0)
-        self._time[n0:] = [row[0] for row in self._rows]
+        self._time[n0:] = [row[0] for row in rows]
         self._time.flush()
         self.rows_written += k
-        self._rows.clear()
 
     def close(self) -> None:
         if self._file.id.valid:
-            self.flush()
+            self.flush(everything=True)
             self._file.close()
 
     def __enter__(self) -> Recorder:

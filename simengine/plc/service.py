@@ -26,13 +26,13 @@ def faulted(values: np.ndarray, tagmap: TagMap, faults: tuple[FaultConfig, ...],
     out = values
     for f in faults:
         if f.kind in ("nan", "out_of_range") and f.at_s <= elapsed_s < f.at_s + f.duration_s:
-            idx = _tag_indices(tagmap, f.tags)
+            idx = tag_indices(tagmap, f.tags)
             out = out.copy()
             out[idx] = np.nan if f.kind == "nan" else 1e6 * np.sign(out[idx] + 1e-300)
     return out
 
 
-def _tag_indices(tagmap: TagMap, names: tuple[str, ...]) -> np.ndarray:
+def tag_indices(tagmap: TagMap, names: tuple[str, ...]) -> np.ndarray:
     if not names:
         return np.arange(len(tagmap.tags))
     index = {t.name: i for i, t in enumerate(tagmap.tags)}
@@ -92,14 +92,50 @@ async def _apply_state_faults(servers, faults, elapsed_s: float, active: set[int
                     await s.start()
 
 
+class _GapSync:
+    """Copies a client's gaps into the recording as they open and close (crash-safe)."""
+
+    def __init__(self, rec: Recorder):
+        self.rec = rec
+        self._written: list[tuple[int, bool]] = []  # (recording index, closed)
+
+    def sync(self, gaps) -> None:
+        for k, gap in enumerate(gaps):
+            end = gap.end_s
+            if k == len(self._written):
+                self._written.append((self.rec.open_gap(gap.start_s, gap.reason), False))
+            index, closed = self._written[k]
+            if not closed and end is not None:
+                self.rec.close_gap(index, end)
+                self._written[k] = (index, True)
+
+    def close_open(self, end_s: float) -> None:
+        for k, (index, closed) in enumerate(self._written):
+            if not closed:
+                self.rec.close_gap(index, end_s)
+                self._written[k] = (index, True)
+
+
+async def _keep_flushing(rec: Recorder, client, gaps: _GapSync, period_s: float) -> None:
+    while True:
+        await asyncio.sleep(period_s)
+        gaps.sync(client.gaps)
+        rec.tick()
+
+
 async def record_modbus(tagmap: TagMap, cfg: RecordConfig, path: Path, config: dict) -> Recorder:
     from simengine.plc.modbus_client import ModbusClient
 
     with Recorder(path, tagmap, flush_interval_s=cfg.flush_interval_s, source="modbus", config=config) as rec:
-        async with ModbusClient(tagmap, host=cfg.host, port=cfg.port) as client:
-            await client.run(cfg.rate_hz, cfg.duration_s, sink=rec.append)
-            for gap in client.gaps:
-                rec.add_gap(gap.start_s, gap.end_s, gap.reason)
+        gaps = _GapSync(rec)
+        client = ModbusClient(tagmap, host=cfg.host, port=cfg.port)
+        async with client:
+            timer = asyncio.create_task(_keep_flushing(rec, client, gaps, cfg.flush_interval_s))
+            try:
+                await client.run(cfg.rate_hz, cfg.duration_s, sink=rec.append)
+            finally:
+                timer.cancel()
+        gaps.sync(client.gaps)  # closing the client closes a gap still open
     return rec
 
 
@@ -108,19 +144,34 @@ async def record_opcua(tagmap: TagMap, cfg: RecordConfig, path: Path, config: di
     """Subscribe to every OPC UA tag for cfg.duration_s and record each notification block."""
     from simengine.plc.opcua_client import OpcUaClient
 
-    url = None if cfg.host is None and cfg.port is None else (
-        f"opc.tcp://{cfg.host or '127.0.0.1'}:{cfg.port or 4840}/simengine/")
+    url = None if cfg.host is None and cfg.port is None else _opcua_url(tagmap, cfg)
     client_config = client_config or secure_client_config(cfg, url)
-    with Recorder(path, tagmap, flush_interval_s=cfg.flush_interval_s, source="opcua", config=config) as rec:
+    # one update reaches us as one block per subscription, within a publishing interval or so
+    reorder_s = 2.0 * client_config.publishing_interval_ms / 1000.0
+    with Recorder(path, tagmap, flush_interval_s=cfg.flush_interval_s, source="opcua", config=config,
+                  reorder_s=reorder_s) as rec:
+        gaps = _GapSync(rec)
         client = OpcUaClient(tagmap, client_config, credentials=credentials, on_block=rec.append)
         await client.start()
+        timer = asyncio.create_task(_keep_flushing(rec, client, gaps, cfg.flush_interval_s))
         try:
             await asyncio.sleep(cfg.duration_s)
         finally:
+            timer.cancel()
             await client.stop()
-        for gap in client.gaps:
-            rec.add_gap(gap.start_s, gap.end_s if gap.end_s is not None else time.time(), gap.reason)
+        gaps.sync(client.gaps)
+        gaps.close_open(time.time())  # an outage still open when the recording ends
     return rec
+
+
+def _opcua_url(tagmap: TagMap, cfg: RecordConfig) -> str:
+    """The map's OPC UA URL with host and port replaced as asked (its path kept)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(tagmap.endpoint.opcua_url)
+    host = cfg.host or parts.hostname or "127.0.0.1"
+    port = cfg.port or parts.port or 4840
+    return urlunsplit((parts.scheme, f"{host}:{port}", parts.path, parts.query, parts.fragment))
 
 
 def _certificate(directory: str, application_uri: str):

@@ -33,6 +33,10 @@ from simengine.sensors.features import quantise
 
 UNITS = {"vibration_rms": "m/s2", "natural_frequency_hz": "Hz", "temperature_C": "degC", "load_factor": "1",
          "crack_m": "m", "damage": "1", "wear": "1"}
+# physically possible range of each observed quantity: outside it a reading is flagged
+PHYSICAL_RANGE = {"vibration_rms": (0.0, 100.0), "natural_frequency_hz": (0.0, 1000.0), "temperature_C": (-60.0, 250.0),
+                  "load_factor": (-0.5, 3.0), "crack_m": (0.0, 1.0), "damage": (0.0, 100.0), "wear": (0.0, 10.0)}
+STALE_AFTER_S = 10.0  # a noisy sensor whose value stops changing for this long is frozen
 
 _step = jax.jit(step)
 _observe = jax.jit(observe)
@@ -73,8 +77,12 @@ class PhysicsSource:
         tags = []
         for n, (cfg, k, i) in enumerate(self._sensors):
             name = f"{self.kind}{int(self.assets[i]):02d}.{cfg.name}.{k}"
+            lo, hi = sorted(cfg.gain * np.asarray(PHYSICAL_RANGE[cfg.observes]))
+            margin = 6.0 * cfg.noise_sd + 6.0 * cfg.bias_sd + cfg.quantisation
             tags.append({"name": name, "quantity": cfg.observes, "asset": int(self.assets[i]), "unit": cfg.unit or UNITS[cfg.observes],
-                         "dtype": "float32", "modbus": {"address": 2 * n}, "opcua": {"node_id": f"ns=2;s={name}"}})
+                         "dtype": "float32", "valid_min": float(lo - margin), "valid_max": float(hi + margin),
+                         "stale_after_s": STALE_AFTER_S if cfg.noise_sd > 0 else None,
+                         "modbus": {"address": 2 * n}, "opcua": {"node_id": f"ns=2;s={name}"}})
         return tagmap_from_dict({"name": f"virtual-{self.kind}", "tags": tags})
 
     def _inputs(self, dt_s: float) -> AssetInputs:
@@ -82,10 +90,10 @@ class PhysicsSource:
         hourly = self.duty.inputs(self.t_s / 3600.0, 1, dt_s / 3600.0)
         pick = {f: np.asarray(getattr(hourly, f))[0, self.assets] for f in AssetInputs.__dataclass_fields__}
         if isinstance(self.duty, LiftDuty) and dt_s < 3600.0 / self.duty.cfg.lifts_per_h:
-            pick.update(self._lift_cycle())
+            pick.update(self._lift_cycle(dt_s))
         return AssetInputs(**pick)
 
-    def _lift_cycle(self) -> dict[str, np.ndarray]:
+    def _lift_cycle(self, dt_s: float) -> dict[str, np.ndarray]:
         """Within a lift cycle the hoist lifts for the first half (heat on, the container's load on
         the boom) and returns empty for the second. Each lift draws its load class."""
         c = self.duty.cfg
@@ -96,7 +104,7 @@ class PhysicsSource:
             self._lift_t = self.rng.choice(np.asarray(c.load_classes_t), size=self.assets.size, p=np.asarray(c.load_probs))
         lifting = (self.t_s % period_s) < period_s / 2
         hourly = self.duty.inputs(self.t_s / 3600.0, 1, 1.0)
-        heat = np.asarray(hourly.heat_W)[0, self.assets] * (2.0 if lifting else 0.0)
+        heat = np.asarray(hourly.heat_W)[0, self.assets] * 2.0 * _lifting_share(self.t_s, dt_s, period_s)
         return {"heat_W": heat, "load_factor": self._lift_t / c.rated_load_t if lifting else np.zeros(self.assets.size)}
 
     def step(self, dt_s: float = 1.0) -> np.ndarray:
@@ -117,3 +125,11 @@ class PhysicsSource:
                        self._quant)
         out[self.rng.random(out.size) < self._dropout] = np.nan
         return out
+
+
+def _lifting_share(t0_s: float, dt_s: float, period_s: float) -> float:
+    """Share of [t0, t0 + dt] spent in the lifting (first) half of lift cycles of `period_s`."""
+    def lifted_until(t):  # lifting time in [0, t]
+        return np.floor(t / period_s) * period_s / 2 + min(t % period_s, period_s / 2)
+
+    return float((lifted_until(t0_s + dt_s) - lifted_until(t0_s)) / dt_s)

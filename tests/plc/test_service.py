@@ -27,6 +27,7 @@ def test_serve_and_record_over_modbus_with_nan_and_restart_faults(source_factory
     temp_tag = next(t.name for t in tagmap.tags if t.quantity == "temperature_C")
     cfg = build(ServeConfig, {"protocols": ["modbus"], "modbus_port": 0, "rate_hz": 5.0, "duration_s": 6.0,
                               "faults": [{"at_s": 0.8, "kind": "nan", "duration_s": 0.6, "tags": [temp_tag]},
+                                         {"at_s": 4.0, "kind": "out_of_range", "duration_s": 0.6, "tags": [temp_tag]},
                                          {"at_s": 2.0, "kind": "restart", "duration_s": 1.0}]})
     path = tmp_path / "rec.h5"
 
@@ -45,6 +46,7 @@ def test_serve_and_record_over_modbus_with_nan_and_restart_faults(source_factory
     assert np.all(np.diff(r.time_s) == pytest.approx(0.2, abs=0.05))
     col = r.tags.index(temp_tag)
     assert (r.quality[:, col] == Quality.NOT_FINITE).any()  # the NaN fault is flagged, not passed on
+    assert (r.quality[:, col] == Quality.OUT_OF_RANGE).any()
     lost = np.flatnonzero((r.quality == Quality.COMM_FAILURE).all(axis=1))
     assert lost.size >= 3 and len(r.gaps) >= 1  # the restart is a recorded gap
     back = r.time_s[lost[-1] + 1]
