@@ -84,12 +84,13 @@ class OpcUaClientConfig:
     tags_per_subscription: int = spec(2000, ge=1)
     connections: int = spec(1, ge=1, doc="client connections (sessions) the tags are split over")
     reconnect_initial_s: float = spec(0.5, gt=0.0)
-    reconnect_max_s: float = spec(4.0, gt=0.0, doc="backoff cap, so a link is back within this of the server's return")
+    reconnect_max_s: float = spec(2.0, gt=0.0, doc="backoff cap: a link is back within this of the server's return, "
+                                  "plus the time to subscribe again (~2 s for 12,000 tags)")
     request_timeout_s: float = spec(10.0, gt=0.0)
     watchdog_s: float = spec(2.0, gt=0.0, doc="link health probe interval")
     keepalive_s: float = spec(3.0, gt=0.0, doc="a quiet subscription sends a keep-alive this often; none for "
                               "1.5 times as long (+ 1 s) counts as a lost link")
-    server_clock_timeout_s: float = spec(8.0, gt=0.0, doc="the server's CurrentTime, once seen advancing, standing "
+    server_clock_timeout_s: float = spec(5.0, gt=0.0, doc="the server's CurrentTime, once seen advancing, standing "
                                          "still this long counts as a lost link (a server shutting down)")
     session_timeout_s: float = spec(30.0, ge=5.0, doc="the server forgets an abandoned session after this")
     writes_enabled: bool = spec(False)
@@ -271,6 +272,7 @@ class _Link:
         self.clock: object = None  # the server's CurrentTime when last read, and since when (monotonic)
         self.clock_since = 0.0
         self.clock_ticks = False  # seen advancing, on any connection of this link
+        self.silent_since: float | None = None  # Unix time a silence that lost the link began
 
     async def open(self) -> None:
         cfg, owner = self.owner.config, self.owner
@@ -330,10 +332,10 @@ class _Link:
                     await asyncio.wait_for(self.lost.wait(), cfg.watchdog_s)
                 except asyncio.TimeoutError:
                     await self._check()
-            gap = Gap(time.time(), None, self.reason or "connection lost", self.number)
+            gap = Gap(self.silent_since or time.time(), None, self.reason or "connection lost", self.number)
             self.owner.gaps.append(gap)
             log.warning("OPC UA link %d to %s lost (%s); reconnecting", self.number, self.owner.url, gap.reason)
-            self.owner._emit(comm_failure(gap.start_s, self.tags))
+            self.owner._emit(comm_failure(time.time(), self.tags))  # now: rows before it may be written already
             await self.close()
             delay = cfg.reconnect_initial_s
             while True:
@@ -346,7 +348,7 @@ class _Link:
                     await asyncio.sleep(delay)
                     delay = min(2 * delay, cfg.reconnect_max_s)
             gap.end_s = time.time()
-            self.reason = ""
+            self.reason, self.silent_since = "", None
             log.warning("OPC UA link %d to %s is back after %.1f s", self.number, self.owner.url, gap.end_s - gap.start_s)
 
     async def _check(self) -> None:
@@ -355,11 +357,13 @@ class _Link:
         now = time.monotonic()
         for sub in self.subscriptions:
             if now - sub.last_publish > sub.silence_limit_s:
+                self.silent_since = time.time() - (now - sub.last_publish)
                 self.reason = self.reason or (f"subscription {sub.subscription_id} sent neither data nor keep-alive "
                                               f"for {now - sub.last_publish:.1f} s")
                 self.lost.set()
                 return
         if await self._server_clock_stopped():
+            self.silent_since = time.time() - (time.monotonic() - self.clock_since)
             self.reason = self.reason or (f"the server's clock stood still for {time.monotonic() - self.clock_since:.1f} s"
                                           " (server shutting down?)")
             self.lost.set()
@@ -378,8 +382,9 @@ class _Link:
             return False
         now = time.monotonic()
         if clock != self.clock:
-            self.clock_ticks = self.clock_ticks or self.clock is not None
-            self.clock, self.clock_since = clock, now
+            if self.clock is not None:  # standing still counts from the connection, advancing from the change
+                self.clock_ticks, self.clock_since = True, now
+            self.clock = clock
             return False
         return self.clock_ticks and now - self.clock_since > self.owner.config.server_clock_timeout_s
 

@@ -269,6 +269,204 @@ def test_after_a_server_restart_the_client_reconnects_and_records_the_gap():
     assert "lost" in gaps[0].reason
 
 
+def serve_with_a_restart(m, restart_at_s, down_s, stop, events):
+    """A spawned process: serves `m` (every tag = the time, 5 updates/s) until `stop` is set and
+    restarts once (`OpcUaServer.restart`) at `restart_at_s`, down `down_s`; puts ("up"/"down",
+    Unix time) on `events`."""
+    async def main():
+        srv, n = OpcUaServer(m), len(m.tags)
+        await srv.start()
+        events.put(("up", time.time()))
+        t0, restarted = time.monotonic(), False
+        while not stop.is_set() and time.monotonic() - t0 < 60.0:
+            if not restarted and time.monotonic() - t0 >= restart_at_s:
+                restarted = True
+                events.put(("down", time.time()))
+                await srv.restart(down_s)
+                events.put(("up", time.time()))
+            now = time.time()
+            await srv.update(np.full(n, now % 1000.0), t_s=now)
+            await asyncio.sleep(0.2)
+        await srv.stop()
+    asyncio.run(main())
+
+
+def test_values_keep_arriving_after_a_server_process_restarts():
+    """Many subscriptions, so the server takes a while to close them; a client that reconnected
+    while the old server shut down would stay connected to it and hear nothing again."""
+    import multiprocessing as mp
+    import queue
+    n, m = 1500, tagmap(1500)
+    cfg = OpcUaClientConfig(publishing_interval_ms=100, reconnect_initial_s=0.05, reconnect_max_s=1.0, watchdog_s=1.0,
+                            tags_per_subscription=100, connections=3)
+    ctx = mp.get_context("spawn")
+    events, stop = ctx.Queue(), ctx.Event()
+    server = ctx.Process(target=serve_with_a_restart, args=(m, 1.5, 1.0, stop, events), daemon=True)
+    server.start()
+    arrivals = []  # (arrival time, tags with a GOOD value, block)
+    heard = np.full(n, -np.inf)  # arrival time of each tag's last GOOD value
+
+    def on_block(block):
+        good = block.tags[block.quality == Quality.GOOD]
+        arrivals.append((time.time(), good, block))
+        heard[good] = time.time()
+
+    def all_back(back_at):
+        return (heard > back_at).all()
+
+    async def next_event(timeout_s):
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            try:
+                return events.get_nowait()
+            except queue.Empty:
+                await asyncio.sleep(0.02)
+        raise AssertionError(f"the server process said nothing within {timeout_s} s")
+
+    async def main():
+        assert (await next_event(60))[0] == "up"
+        async with OpcUaClient(m, cfg, on_block=on_block) as client:
+            kind, down_at = await next_event(10)
+            assert kind == "down"
+            kind, back_at = await next_event(20)
+            assert kind == "up"
+            while not all_back(back_at) and time.time() < back_at + 5.0:
+                await asyncio.sleep(0.1)
+            await asyncio.sleep(1.5)  # values must keep coming
+            stop.set()
+            return back_at, list(client.gaps), client._links
+
+    try:
+        back_at, gaps, links = run(main(), timeout_s=90)
+    finally:
+        stop.set()
+        server.join(timeout=10)
+        if server.is_alive():
+            server.terminate()
+    failed = np.zeros(n, bool)
+    for _, _, b in arrivals:
+        failed[b.tags[b.quality == Quality.COMM_FAILURE]] = True
+    assert failed.all()  # every tag was reported lost
+    first = np.full(n, np.inf)  # first GOOD value after the server's return, per tag
+    for t, good, _ in arrivals:
+        if t > back_at:
+            first[good] = np.minimum(first[good], t)
+    assert (first - back_at < 5.0).all(), f"{np.isinf(first).sum()} tags never heard from again"
+    assert (heard > first.max() + 1.0).all()  # and values keep arriving afterwards
+    assert {g.link for g in gaps} == {0, 1, 2} and all(g.end_s is not None for g in gaps)
+    for link in range(3):
+        last = [g for g in gaps if g.link == link][-1]
+        assert last.end_s - back_at < 5.0 and last.end_s > back_at and "lost" in last.reason
+
+
+def test_a_stopping_server_closes_its_listener_before_its_connections():
+    """asyncua's stop closes the connections, then (after closing their sessions, which takes a
+    while with many subscriptions) the listener: a client reconnecting in between would stay
+    connected to a server that never publishes again."""
+    m = tagmap(2)
+
+    async def main():
+        srv = OpcUaServer(m)
+        await srv.start()
+        bserver = srv._server.bserver
+        close_tasks = bserver._close_tasks
+
+        async def slow_close_tasks():
+            await asyncio.sleep(1.0)
+            await close_tasks()
+
+        bserver._close_tasks = slow_close_tasks
+        stopping = asyncio.create_task(srv.stop())
+        await asyncio.sleep(0.3)
+        late = Client(m.endpoint.opcua_url, timeout=2)
+        try:
+            await late.connect()
+        except (OSError, asyncio.TimeoutError):
+            connected = False
+        else:
+            connected = True
+        await stopping
+        await asyncio.sleep(0.2)
+        transports = len(bserver.iserver.asyncio_transports)
+        if connected:
+            late.disconnect_socket()
+        return connected, transports
+
+    connected, transports = run(main())
+    assert not connected and transports == 0
+
+
+def test_a_subscription_that_stops_publishing_is_a_lost_link():
+    m = tagmap(3)
+    cfg = OpcUaClientConfig(publishing_interval_ms=100, keepalive_s=0.5, reconnect_initial_s=0.2, watchdog_s=0.5)
+
+    async def main():
+        async with OpcUaServer(m) as srv, OpcUaClient(m, cfg) as client:
+            await srv.update([1.0, 2.0, 3.0], t_s=10.0)
+            await wait_for(client, lambda b: b.t_s == 10.0)
+            for isub in list(srv._server.iserver.subscription_service.subscriptions.values()):
+                await isub.stop()  # the connection stays up and answers, but nothing is published
+            stopped = time.monotonic()
+            await wait_for(client, lambda b: (b.quality == Quality.COMM_FAILURE).all(), timeout_s=5.0)
+            noticed = time.monotonic() - stopped
+            await srv.update([4.0, 5.0, 6.0], t_s=20.0)
+            after = await wait_for(client, lambda b: b.t_s == 20.0)
+            return noticed, after[-1], list(client.gaps)
+
+    noticed, after, gaps = run(main())
+    assert noticed < 1.5 * 0.5 + 1.0 + 0.5 + 0.5  # silence limit + watchdog interval + slack
+    assert after.values.tolist() == [4.0, 5.0, 6.0] and (after.quality == Quality.GOOD).all()
+    assert len(gaps) == 1 and "neither data nor keep-alive" in gaps[0].reason and gaps[0].end_s is not None
+
+
+def test_a_server_whose_clock_stops_is_a_lost_link():
+    """asyncua's server, once stopped, keeps answering a connection left open (and its
+    subscriptions send keep-alives) but its clock stands still."""
+    m = tagmap(2)
+    cfg = OpcUaClientConfig(publishing_interval_ms=100, server_clock_timeout_s=1.0, reconnect_initial_s=0.2,
+                            watchdog_s=0.3)
+
+    async def main():
+        async with OpcUaServer(m) as srv, OpcUaClient(m, cfg) as client:
+            await srv.update([1.0, 2.0], t_s=10.0)
+            await wait_for(client, lambda b: b.t_s == 10.0)
+            await asyncio.sleep(1.5)  # the client sees the clock advance
+            iserver = srv._server.iserver
+            iserver._time_task_stop = True
+            await iserver.time_task
+            await wait_for(client, lambda b: (b.quality == Quality.COMM_FAILURE).all(), timeout_s=4.0)
+            iserver._time_task_stop = False
+            iserver.time_task = asyncio.create_task(iserver._set_current_time_loop())
+            await srv.update([3.0, 4.0], t_s=20.0)
+            await wait_for(client, lambda b: b.t_s == 20.0)
+            await asyncio.sleep(1.5)  # the clock runs again: no further loss
+            return list(client.gaps)
+
+    gaps = run(main())
+    assert len(gaps) == 1 and "clock stood still" in gaps[0].reason and gaps[0].end_s is not None
+
+
+def test_a_tag_that_hears_nothing_past_its_stale_limit_is_flagged_stale_once():
+    m = tagmap(3, t1={"stale_after_s": 0.6})
+
+    async def main():
+        async with OpcUaServer(m) as srv, OpcUaClient(m, FAST) as client:
+            await srv.update([1.0, 2.0, 3.0], t_s=10.0)
+            await wait_for(client, lambda b: b.t_s == 10.0)
+            stale = (await wait_for(client, lambda b: (b.quality == Quality.STALE).any(), timeout_s=2.0))[-1]
+            quiet = await drain(client, quiet_s=1.2)  # flagged once per silence
+            await srv.update([1.0, 4.0, 3.0], t_s=20.0)
+            fresh = (await wait_for(client, lambda b: b.t_s == 20.0))[-1]
+            again = await wait_for(client, lambda b: (b.quality == Quality.STALE).any(), timeout_s=2.0)
+            return stale, quiet, fresh, again[-1]
+
+    stale, quiet, fresh, again = run(main())
+    assert stale.tags.tolist() == [1] and stale.values.tolist() == [2.0] and stale.t_s > 1e9
+    assert quiet == []
+    assert fresh.quality.tolist() == [Quality.GOOD] * 3
+    assert again.tags.tolist() == [1] and again.values.tolist() == [4.0]
+
+
 def test_writes_are_refused_unless_the_tag_is_read_write_and_writes_are_enabled():
     m = tagmap(2, t0={"access": "read_write", "dtype": "int16", "scale": 0.5})
 
