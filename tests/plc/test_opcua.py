@@ -292,8 +292,9 @@ def serve_with_a_restart(m, restart_at_s, down_s, stop, events):
 
 
 def test_values_keep_arriving_after_a_server_process_restarts():
-    """Many subscriptions, so the server takes a while to close them; a client that reconnected
-    while the old server shut down would stay connected to it and hear nothing again."""
+    """End to end, the server in its own process: every link is back within 5 s of the server's
+    return, with a gap recorded, and values keep coming (the race of a client reconnecting to a
+    server that is shutting down is pinned by test_a_stopping_server_closes_its_listener_...)."""
     import multiprocessing as mp
     import queue
     n, m = 1500, tagmap(1500)
@@ -326,18 +327,17 @@ def test_values_keep_arriving_after_a_server_process_restarts():
     async def main():
         assert (await next_event(60))[0] == "up"
         async with OpcUaClient(m, cfg, on_block=on_block) as client:
-            kind, down_at = await next_event(10)
-            assert kind == "down"
+            assert (await next_event(10))[0] == "down"
             kind, back_at = await next_event(20)
             assert kind == "up"
             while not all_back(back_at) and time.time() < back_at + 5.0:
                 await asyncio.sleep(0.1)
             await asyncio.sleep(1.5)  # values must keep coming
             stop.set()
-            return back_at, list(client.gaps), client._links
+            return back_at, list(client.gaps)
 
     try:
-        back_at, gaps, links = run(main(), timeout_s=90)
+        back_at, gaps = run(main(), timeout_s=90)
     finally:
         stop.set()
         server.join(timeout=10)
