@@ -143,6 +143,8 @@ class Recording:
     units: list[str]
     gaps: list[tuple[float, float, str]]
     closed_cleanly: bool
+    quantities: list[str] | None = None  # what each tag observes, and of which asset
+    assets: list[int] | None = None
 
 
 def read_recording(path: str | Path) -> Recording:
@@ -162,4 +164,6 @@ def read_recording(path: str | Path) -> Recording:
             gaps=[(float(s), float(e), r.decode()) for s, e, r in
                   zip(g["gap_start_s"][:gaps_n], g["gap_end_s"][:gaps_n], g["gap_reason"][:gaps_n])],
             closed_cleanly=clean,
+            quantities=json.loads(g["tag"].attrs["quantity"]) if "quantity" in g["tag"].attrs else None,
+            assets=json.loads(g["tag"].attrs["asset"]) if "asset" in g["tag"].attrs else None,
         )

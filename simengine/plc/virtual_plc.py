@@ -6,11 +6,14 @@ their sensors are sampled with the scenario's noise, quantisation and
 dropout: what a real PLC would report. Each `step(dt_s)` advances the
 physics by dt_s seconds of simulated time (a time factor > 1 runs faster
 than real time) with the same jitted step the engine uses, and returns one
-sample per tag. Within an hour the crane's hoist heat follows its lift cycle
-(on for the first half of each cycle, with the lifted container's load on
-the boom), so the motor temperature moves as a real one does and the strain
-gauges see one stress cycle per lift; the motor starts cold (at ambient), as
-at the start of a shift.
+sample per tag. Within an hour the crane follows its lift cycle: it hoists
+for the first half of each cycle, with the container's load on the boom,
+and returns empty for the second. While hoisting, the motor's losses are
+proportional to the load (`hoist_heat_W` at rated load: each tonne lifted
+dissipates ``heat_J_per_t``), so the motor temperature moves as a real one
+does, a model can take the measured load as its input, and the strain
+gauges see one stress cycle per lift. The motor starts cold (at ambient),
+as at the start of a shift.
 
 The tag map it serves is derived from the scenario: one float32 tag per
 sensor (holding registers from 0, two per tag; OPC UA node ``ns=2;s=<name>``).
@@ -44,7 +47,8 @@ _observe = jax.jit(observe)
 
 class PhysicsSource:
     def __init__(self, scenario: ScenarioConfig, assets: list[int] | None = None, *, seed: int = 0,
-                 true_params: dict[str, float] | None = None, start_h: float = 0.0):
+                 true_params: dict[str, float] | None = None, start_h: float = 0.0,
+                 initial_crack_m: float | None = None):
         fleet = scenario.fleet
         self.assets = np.asarray(assets if assets is not None else [0], int)
         bad = [a for a in self.assets.tolist() if not 0 <= a < fleet.count]
@@ -60,8 +64,10 @@ class PhysicsSource:
         self.rng = rng["sensors"]
         self._cycle, self._lift_t = -1, np.zeros(self.assets.size)
         state = initial_state(fleet, rng["physics"])
-        self.state = AssetState(np.asarray(state.crack_m)[self.assets], np.zeros(self.assets.size), np.zeros(self.assets.size),
-                                np.zeros(self.assets.size))
+        crack = np.asarray(state.crack_m)[self.assets] if initial_crack_m is None else np.full(self.assets.size, float(initial_crack_m))
+        if not np.all((crack > 0) & (crack < np.asarray(self.params.section_depth_m))):
+            raise ValueError(f"initial_crack_m = {initial_crack_m}: must lie in (0, section depth {fleet.crack.section_depth_m} m)")
+        self.state = AssetState(crack, np.zeros(self.assets.size), np.zeros(self.assets.size), np.zeros(self.assets.size))
         self.t_s = start_h * 3600.0
         self.state = dataclasses.replace(self.state, temp_C=self._inputs(1.0).ambient_C.copy())  # a cold start
         self._sensors = [(cfg, k, i) for i in range(self.assets.size) for cfg in fleet.sensors for k in range(cfg.per_asset)]
@@ -93,8 +99,14 @@ class PhysicsSource:
             pick.update(self._lift_cycle(dt_s))
         return AssetInputs(**pick)
 
+    @property
+    def hoist_heat_W(self) -> float:
+        """Motor losses while hoisting the rated load: heat_J_per_t for each tonne, over half a cycle."""
+        c = self.duty.cfg
+        return 2.0 * c.heat_J_per_t * c.rated_load_t * c.lifts_per_h / 3600.0
+
     def _lift_cycle(self, dt_s: float) -> dict[str, np.ndarray]:
-        """Within a lift cycle the hoist lifts for the first half (heat on, the container's load on
+        """Within a lift cycle the hoist lifts for the first half (heat ∝ load, the container's load on
         the boom) and returns empty for the second. Each lift draws its load class."""
         c = self.duty.cfg
         period_s = 3600.0 / c.lifts_per_h
@@ -103,9 +115,9 @@ class PhysicsSource:
             self._cycle = cycle
             self._lift_t = self.rng.choice(np.asarray(c.load_classes_t), size=self.assets.size, p=np.asarray(c.load_probs))
         lifting = (self.t_s % period_s) < period_s / 2
-        hourly = self.duty.inputs(self.t_s / 3600.0, 1, 1.0)
-        heat = np.asarray(hourly.heat_W)[0, self.assets] * 2.0 * _lifting_share(self.t_s, dt_s, period_s)
-        return {"heat_W": heat, "load_factor": self._lift_t / c.rated_load_t if lifting else np.zeros(self.assets.size)}
+        load = self._lift_t / c.rated_load_t
+        heat = self.hoist_heat_W * load * _lifting_share(self.t_s, dt_s, period_s)
+        return {"heat_W": heat, "load_factor": load if lifting else np.zeros(self.assets.size)}
 
     def step(self, dt_s: float = 1.0) -> np.ndarray:
         """Advance by dt_s simulated seconds; one sample per tag (NaN where a sample was lost)."""

@@ -1,0 +1,267 @@
+"""Fit chosen parameters of the observation model to a window of readings, with their uncertainty.
+
+The residual of quantity q at reading k is (model - mean reading) · √n_k / σ_q:
+each reading weighted by its sensor's noise sd σ_q (given, or estimated
+model-free from successive readings, `window.noise_sd`). The fit is
+`least_squares.solve` (exact Jacobians, bounds, robust loss). Uncertainty is
+the Laplace (Gauss–Newton) approximation at the optimum,
+
+    Cov(θ) = s² (JᵀJ)⁻¹,    s² = Σ r² / (m - p)     (the residual variance; 1 if every σ were exact)
+
+with t-distribution confidence intervals and the correlation matrix. A
+parameter the readings cannot determine shows as a (near) zero singular value
+of the column-normalised Jacobian; the fit then warns, names the parameter
+combination that is free, and reports an infinite sd for the parameters in it.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from dataclasses import dataclass, field
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from scipy import stats
+
+from simengine.calibration import least_squares
+from simengine.calibration.model import OUTPUTS, PARAMETERS, Baseline, predict
+from simengine.calibration.window import Window, noise_sd
+from simengine.config.validate import ConfigError, Problem
+
+# which readings a parameter acts on (the fit needs good readings of at least one)
+ACTS_ON = {"thermal_tau_s": "temperature_C", "thermal_resistance_K_per_W": "temperature_C", "hoist_heat_W": "temperature_C",
+           "ambient_C": "temperature_C", "initial_temp_C": "temperature_C", "natural_frequency_hz": "natural_frequency_hz",
+           "vibration_rms0": "vibration_rms"}
+TEMPERATURES = ("ambient_C", "initial_temp_C", "wear_reference_C")
+CONDITION_LIMIT = 1e6  # of the column-normalised Jacobian: beyond it the data do not separate the parameters
+CORRELATION_LIMIT = 0.999  # beyond it the variance of each is inflated ~500-fold by the other
+
+
+@dataclass(frozen=True)
+class FitSpec:
+    """What to fit and how. Bounds and starting values default to the baseline's neighbourhood."""
+
+    parameters: tuple[str, ...]
+    initial: dict[str, float] = field(default_factory=dict)
+    lower: dict[str, float] = field(default_factory=dict)
+    upper: dict[str, float] = field(default_factory=dict)
+    loss: str = "linear"
+    f_scale: float = 3.0  # robust loss: residuals beyond f_scale noise sd count less
+    noise_sd: dict[str, float] = field(default_factory=dict)  # per quantity, single reading
+    confidence: float = 0.95
+    max_evaluations: int = 200
+
+    def problems(self) -> list[Problem]:
+        out = [Problem("fit.parameters", n, f"unknown; choose from {', '.join(PARAMETERS)}")
+               for n in self.parameters if n not in PARAMETERS]
+        if not self.parameters:
+            out.append(Problem("fit.parameters", [], "name at least one parameter to fit"))
+        if len(set(self.parameters)) != len(self.parameters):
+            out.append(Problem("fit.parameters", list(self.parameters), "each parameter once"))
+        for key in ("initial", "lower", "upper"):
+            out += [Problem(f"fit.{key}.{n}", v, "not a fitted parameter") for n, v in getattr(self, key).items()
+                    if n not in self.parameters]
+        out += [Problem("fit.noise_sd", q, f"unknown quantity; choose from {', '.join(OUTPUTS)}")
+                for q in self.noise_sd if q not in OUTPUTS]
+        out += [Problem(f"fit.noise_sd.{q}", v, "must be > 0") for q, v in self.noise_sd.items() if not v > 0]
+        if self.loss not in least_squares.LOSSES:
+            out.append(Problem("fit.loss", self.loss, f"must be one of {', '.join(least_squares.LOSSES)}"))
+        if not 0.0 < self.confidence < 1.0:
+            out.append(Problem("fit.confidence", self.confidence, "must lie in (0, 1)"))
+        return out
+
+    def needed_quantities(self) -> tuple[str, ...]:
+        return tuple(sorted({ACTS_ON[n] for n in self.parameters if n in ACTS_ON}))
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """A fit's answer. Per-parameter arrays follow `names`."""
+
+    names: tuple[str, ...]
+    values: np.ndarray
+    sd: np.ndarray
+    ci_low: np.ndarray
+    ci_high: np.ndarray
+    confidence: float
+    covariance: np.ndarray
+    correlation: np.ndarray
+    initial: np.ndarray
+    status: int
+    message: str
+    evaluations: int
+    cost: float
+    dof: int
+    residual_variance: float  # s², ≈ 1 when the noise sd are right and the model fits
+    condition_number: float
+    identifiable: bool
+    warnings: tuple[str, ...]
+    goodness: dict[str, dict[str, float]]  # per quantity: readings, rms, r2, chi2_reduced
+    noise_sd: dict[str, float]
+    predicted: np.ndarray  # (len(OUTPUTS), n) the fitted model at the reading times
+    window: Window
+    seconds: float  # wall time of the solve (warm: compiled once per parameter set)
+    loss: str = "linear"
+
+    @property
+    def converged(self) -> bool:
+        return self.status > 0
+
+    def value(self, name: str) -> float:
+        return float(self.values[self.names.index(name)])
+
+
+@functools.lru_cache(maxsize=None)
+def residual_function(names: tuple[str, ...]):
+    """r(θ, baseline, dt, load, observed, weight) -> (len(OUTPUTS)·n,): one function per parameter set,
+    so that jit compiles once for it."""
+
+    def residual(theta, baseline, dt_s, load_factor, observed, weight):
+        return ((predict(theta, names, baseline, dt_s, load_factor) - observed) * weight).ravel()
+
+    return residual
+
+
+def problem_arrays(window: Window, sigma: np.ndarray):
+    """(observed with NaN as 0, weights √n/σ, 0 where no reading) for the residual."""
+    observed = np.nan_to_num(window.observed)
+    weight = np.sqrt(window.counts) / sigma[:, None]
+    return jnp.asarray(observed), jnp.asarray(np.where(window.counts > 0, weight, 0.0))
+
+
+def default_bounds(name: str) -> tuple[float, float]:
+    if name in TEMPERATURES:
+        return -80.0, 250.0
+    return 0.0, np.inf  # every other parameter is a positive physical constant
+
+
+def fit(window: Window, spec: FitSpec, baseline: Baseline) -> Calibration:
+    """Fit `spec.parameters` to `window`, starting from the baseline (or spec.initial)."""
+    problems = spec.problems()
+    if problems:
+        raise ConfigError(problems)
+    names = tuple(spec.parameters)
+    p = len(names)
+    used = [q for q in OUTPUTS if window.counts[OUTPUTS.index(q)].sum() > 0]
+    m_good = int(sum((window.counts[OUTPUTS.index(q)] > 0).sum() for q in used))
+    if m_good < max(10 * p, 30):
+        raise ConfigError([Problem("readings", f"{m_good} reading times with good outputs",
+                                   f"too little data to fit {p} parameters: need at least {max(10 * p, 30)}")])
+    sigma = _noise(window, spec)
+    observed, weight = problem_arrays(window, sigma)
+    x0 = np.array([spec.initial.get(n, baseline.value(n)) for n in names], float)
+    lower = np.array([spec.lower.get(n, default_bounds(n)[0]) for n in names], float)
+    upper = np.array([spec.upper.get(n, default_bounds(n)[1]) for n in names], float)
+    outside = [Problem(f"fit.initial.{n}", x, f"must lie within its bounds [{lo}, {hi}]")
+               for n, x, lo, hi in zip(names, x0, lower, upper) if not lo <= x <= hi]
+    if outside:
+        raise ConfigError(outside)
+    residual = residual_function(names)
+    args = (baseline, jnp.asarray(window.dt_s), jnp.asarray(window.load_factor), observed, weight)
+    started = time.perf_counter()
+    sol = jax.block_until_ready(least_squares.solve(residual, jnp.asarray(x0), jnp.asarray(lower), jnp.asarray(upper), args,
+                                                    loss=spec.loss, f_scale=spec.f_scale,
+                                                    max_evaluations=spec.max_evaluations))
+    seconds = time.perf_counter() - started
+    x = np.asarray(sol.x)
+    if int(sol.status) == least_squares.NOT_FINITE:
+        raise ConfigError([Problem("fit.initial", dict(zip(names, x0.tolist())), least_squares.STATUS[least_squares.NOT_FINITE])])
+    predicted = np.asarray(predict(jnp.asarray(x), names, baseline, args[1], args[2]))
+    return _summarise(window, spec, names, x0, sol, sigma, predicted, seconds)
+
+
+def _noise(window: Window, spec: FitSpec) -> np.ndarray:
+    estimated = noise_sd(window)
+    scale = np.nanmax(np.abs(window.observed), axis=1, initial=0.0)
+    sigma = np.array([spec.noise_sd.get(q, estimated[i]) for i, q in enumerate(OUTPUTS)], float)
+    floor = np.maximum(1e-9 * np.nan_to_num(scale), 1e-300)  # noise-free (simulated) readings
+    return np.where(np.isfinite(sigma), np.maximum(sigma, floor), 1.0)
+
+
+def _summarise(window, spec, names, x0, sol, sigma, predicted, seconds) -> Calibration:
+    p = len(names)
+    r, J = np.asarray(sol.residuals), np.asarray(sol.jacobian)
+    if spec.loss != "linear":  # the robust fit's curvature: IRLS weights at the optimum
+        w = np.asarray(least_squares.robust((r / spec.f_scale) ** 2, spec.loss)[1])
+        r, J = r * np.sqrt(w), J * np.sqrt(w)[:, None]
+    m = int(np.count_nonzero(np.asarray(problem_arrays(window, sigma)[1]).ravel()))
+    dof = max(m - p, 1)
+    s2 = float(r @ r / dof)
+    norms = np.linalg.norm(J, axis=0)
+    Jn = J / np.where(norms > 0, norms, 1.0)
+    _, sv, vt = np.linalg.svd(Jn, full_matrices=False)
+    cond = float(sv[0] / sv[-1]) if sv[-1] > 0 else np.inf
+    warnings, free = _identifiability(names, norms, cond, vt, sv)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cov = s2 * np.linalg.pinv(J.T @ J, hermitian=True)
+        sd = np.sqrt(np.clip(np.diag(cov), 0.0, None))
+        sd[list(free)] = np.inf
+        corr = cov / np.outer(sd, sd)
+    corr[np.diag_indices(p)] = 1.0
+    half = stats.t.ppf(0.5 + spec.confidence / 2.0, dof) * sd
+    x = np.asarray(sol.x)
+    warnings += _correlated(names, corr, free) + _poorly_determined(names, x, sd, free)
+    status = int(sol.status)
+    if status == least_squares.MAX_ITERATIONS:
+        warnings.append(f"the fit did not converge in {spec.max_evaluations} evaluations; raise fit.max_evaluations "
+                        "or start nearer (fit.initial)")
+    at_bound = [n for n, v, lo, hi in zip(names, x, *_bounds(spec, names)) if v <= lo or v >= hi]
+    warnings += [f"{n} = {x[names.index(n)]:.6g} sits on its bound: its interval is not meaningful" for n in at_bound]
+    return Calibration(
+        names=names, values=x, sd=sd, ci_low=x - half, ci_high=x + half, confidence=spec.confidence, covariance=cov,
+        correlation=corr, initial=np.asarray(x0), status=status, message=least_squares.STATUS[status],
+        evaluations=int(sol.iterations), cost=float(sol.cost), dof=dof, residual_variance=s2, condition_number=cond,
+        identifiable=not free, warnings=tuple(warnings), goodness=_goodness(window, predicted, sigma, p),
+        noise_sd={q: float(s) for q, s in zip(OUTPUTS, sigma) if window.counts[OUTPUTS.index(q)].sum() > 0},
+        predicted=predicted, window=window, seconds=seconds, loss=spec.loss)
+
+
+def _bounds(spec, names):
+    return ([spec.lower.get(n, default_bounds(n)[0]) for n in names], [spec.upper.get(n, default_bounds(n)[1]) for n in names])
+
+
+def _identifiability(names, norms, cond, vt, sv) -> tuple[list[str], set[int]]:
+    warnings, free = [], set()
+    for i, n in enumerate(names):
+        if norms[i] == 0:
+            free.add(i)
+            warnings.append(f"not identifiable: {n} has no effect on these readings")
+    if cond > CONDITION_LIMIT:
+        for k in np.nonzero(sv < sv[0] / CONDITION_LIMIT)[0]:
+            weights = vt[k]
+            members = [i for i in np.argsort(-np.abs(weights)) if abs(weights[i]) > 0.1]
+            free.update(members)
+            combo = " ".join(f"{weights[i]:+.2f}·{names[i]}" for i in members)
+            warnings.append(f"not identifiable: the readings do not determine the combination {combo} "
+                            f"(scaled Jacobian condition number {cond:.2g} > {CONDITION_LIMIT:g}); fix one of "
+                            f"{', '.join(names[i] for i in members)} or add readings that separate them")
+    return warnings, free
+
+
+def _correlated(names, corr, free) -> list[str]:
+    p = len(names)
+    return [f"{names[i]} and {names[j]} are strongly correlated (r = {corr[i, j]:+.4f}): the data determine them mostly together"
+            for i in range(p) for j in range(i + 1, p)
+            if i not in free and j not in free and abs(corr[i, j]) > CORRELATION_LIMIT]
+
+
+def _poorly_determined(names, x, sd, free) -> list[str]:
+    return [f"{n} is poorly determined: sd {sd[i]:.3g} exceeds half its value {x[i]:.3g}"
+            for i, n in enumerate(names) if i not in free and np.isfinite(sd[i]) and sd[i] > 0.5 * abs(x[i])]
+
+
+def _goodness(window: Window, predicted: np.ndarray, sigma: np.ndarray, p: int) -> dict[str, dict[str, float]]:
+    out = {}
+    for i, q in enumerate(OUTPUTS):
+        ok = window.counts[i] > 0
+        if not ok.any():
+            continue
+        y, f, n = window.observed[i, ok], predicted[i, ok], window.counts[i, ok]
+        res = y - f
+        ss_tot = float(np.sum(n * (y - np.average(y, weights=n)) ** 2))
+        out[q] = {"readings": int(n.sum()), "times": int(ok.sum()), "rms": float(np.sqrt(np.average(res**2, weights=n))),
+                  "r2": 1.0 - float(np.sum(n * res**2)) / ss_tot if ss_tot > 0 else float("nan"),
+                  "chi2_reduced": float(np.sum(n * res**2) / sigma[i] ** 2 / max(ok.sum() - 1, 1))}
+    return out

@@ -1,0 +1,158 @@
+"""A window of PLC readings aligned to the observation model: one row per reading time.
+
+The tags of one asset are grouped by the quantity they observe. Each tag's
+engineering value is divided by its sensor gain (µε per unit load factor,
+t per unit load factor, ...) to give the physical quantity; at each time the
+good values of a quantity are averaged. For least squares this loses nothing:
+Σ_j (y_j - μ)² = n (ȳ - μ)² + (a term free of the model), so the fit to the
+means, weighted by √n, is the fit to every reading. Readings flagged bad
+(`simengine.plc.readings.Quality`) or not finite are excluded and counted by
+reason. The measured load factor is the model's input; where no load tag is
+good at a time, the last good value is held (and counted).
+
+Times: reading times in s (Unix for a recording), scaled by `time_factor`
+(a virtual PLC served faster than real time) to model seconds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+
+from simengine.calibration.model import INPUT, OUTPUTS
+from simengine.config.validate import ConfigError, Problem
+from simengine.plc.readings import Quality
+from simengine.plc.recorder import Recording
+
+
+class TagInfo(NamedTuple):
+    """What the alignment needs of a tag (a `simengine.plc.tags.Tag` will do too)."""
+
+    name: str
+    quantity: str
+    asset: int
+    unit: str
+
+
+def tags_of(recording: Recording) -> list[TagInfo]:
+    if recording.quantities is None or recording.assets is None:
+        raise ConfigError([Problem("hdf5.path", "a recording without tag quantities",
+                                   "record it again with `simengine plc record` (it stores each tag's quantity and asset)")])
+    return [TagInfo(*row) for row in zip(recording.tags, recording.quantities, recording.assets, recording.units)]
+
+
+@dataclass(frozen=True)
+class Window:
+    """Readings of one asset, aligned. Arrays over n reading times."""
+
+    asset: int
+    start_s: float  # time of the first reading, in the readings' own clock
+    time_s: np.ndarray  # (n,) model seconds since the first reading
+    dt_s: np.ndarray  # (n,) interval each reading closes (the first: the median interval)
+    load_factor: np.ndarray  # (n,) the model input
+    observed: np.ndarray  # (len(OUTPUTS), n) mean of the good readings, physical units; NaN where none
+    counts: np.ndarray  # (len(OUTPUTS), n) good readings averaged
+    tags: dict[str, list[str]]  # quantity -> tag names used
+    excluded: dict[str, int]  # quality reason -> readings excluded
+    input_held: int  # reading times where no load tag was good and the last load was held
+
+    @property
+    def n(self) -> int:
+        return self.time_s.size
+
+    def good(self, quantity: str) -> int:
+        return int(self.counts[OUTPUTS.index(quantity)].sum())
+
+
+def tag_gains(tags: list[TagInfo], sensors) -> dict[str, float]:
+    """Gain of each tag (its unit per physical unit), from the scenario sensor observing the same
+    quantity in the same unit; 1 where the tag reports the physical quantity itself."""
+    from simengine.plc.virtual_plc import UNITS
+
+    gains = {}
+    for tag in tags:
+        match = [s.gain for s in sensors if s.observes == tag.quantity and (s.unit or UNITS[s.observes]) == tag.unit]
+        gains[tag.name] = float(match[0]) if match else 1.0
+    return gains
+
+
+def align(time_s: np.ndarray, values: np.ndarray, quality: np.ndarray, tags: list[TagInfo], gains: dict[str, float],
+          *, asset: int, time_factor: float = 1.0, needed: tuple[str, ...] = ()) -> Window:
+    """The window of `asset` from readings (T,), (T, n_tags), (T, n_tags) of `tags`.
+
+    `needed`: output quantities the fit cannot do without (those its parameters act on).
+    Raises ConfigError, naming the quantity and the rule, where a needed quantity has no
+    tag or no good reading, or the load input is missing.
+    """
+    order = np.argsort(np.asarray(time_s, float), kind="stable")
+    time_s = np.asarray(time_s, float)[order]
+    keep = np.concatenate([[True], np.diff(time_s) > 0])  # a repeated time stamp is the same reading
+    time_s, values, quality = time_s[keep], np.asarray(values, float)[order][keep], np.asarray(quality)[order][keep]
+    mine = [j for j, t in enumerate(tags) if t.asset == asset and t.quantity in OUTPUTS + (INPUT,)]
+    by_quantity = {q: [j for j in mine if tags[j].quantity == q] for q in OUTPUTS + (INPUT,)}
+    problems = [Problem(f"tags[{q}]", f"asset {asset}", "no tag of the tag map observes it, and a fitted parameter needs it")
+                for q in needed if not by_quantity[q]]
+    if not by_quantity[INPUT]:
+        problems.append(Problem(f"tags[{INPUT}]", f"asset {asset}", "no load tag (hoist load or strain): the model's input"))
+    if problems:
+        raise ConfigError(problems)
+
+    cols = np.array(mine, int)
+    q = quality[:, cols]
+    good = (q == Quality.GOOD) & np.isfinite(values[:, cols])
+    excluded = {Quality(c).name: int(np.sum(q == c)) for c in np.unique(q) if c != Quality.GOOD}
+    quiet_nan = int(np.sum((q == Quality.GOOD) & ~good))
+    if quiet_nan:
+        excluded["NOT_FINITE"] = excluded.get("NOT_FINITE", 0) + quiet_nan
+    physical = values / np.array([gains.get(t.name, 1.0) for t in tags])[None, :]
+
+    def mean_of(js):
+        g = (quality[:, js] == Quality.GOOD) & np.isfinite(physical[:, js])
+        n = g.sum(1)
+        total = np.where(g, physical[:, js], 0.0).sum(1)
+        return np.where(n > 0, total / np.maximum(n, 1), np.nan), n
+
+    load, load_n = mean_of(by_quantity[INPUT])
+    if not np.any(load_n):
+        raise ConfigError([Problem(f"readings[{INPUT}]", f"0 good of {load_n.size * len(by_quantity[INPUT])}",
+                                   "the load input needs good readings; excluded: " + _reasons(excluded))])
+    first = int(np.argmax(load_n > 0))
+    held = np.maximum.accumulate(np.where(load_n > 0, np.arange(load.size), 0))
+    input_held = int(np.sum(load_n[first:] == 0))
+    load = load[held][first:]
+    means, counts = zip(*(mean_of(by_quantity[qn]) if by_quantity[qn] else (np.full(load_n.size, np.nan), np.zeros(load_n.size, int))
+                          for qn in OUTPUTS))
+    observed, counts = np.array(means)[:, first:], np.array(counts)[:, first:]
+    empty = [Problem(f"readings[{qn}]", f"0 good of {len(time_s) * len(by_quantity[qn])}",
+                     "a fitted parameter needs good readings of it; excluded: " + _reasons(excluded))
+             for qn in needed if counts[OUTPUTS.index(qn)].sum() == 0]
+    if empty:
+        raise ConfigError(empty)
+    t = (time_s[first:] - time_s[first]) * time_factor
+    dt = np.diff(t, prepend=t[0] - (np.median(np.diff(t)) if t.size > 1 else 1.0))
+    return Window(asset=asset, start_s=float(time_s[first]), time_s=t, dt_s=dt, load_factor=load, observed=observed,
+                  counts=counts, tags={qn: [tags[j].name for j in js] for qn, js in by_quantity.items() if js},
+                  excluded=excluded, input_held=input_held)
+
+
+def _reasons(excluded: dict[str, int]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in sorted(excluded.items())) or "none"
+
+
+def noise_sd(window: Window) -> np.ndarray:
+    """Model-free estimate of each output's single-reading noise sd (len(OUTPUTS),).
+
+    Successive readings of a smooth signal differ by noise alone, √2 σ/√n; the median absolute
+    deviation of the differences ignores the steps a lift makes in the vibration. NaN where a
+    quantity has too few readings."""
+    out = np.full(len(OUTPUTS), np.nan)
+    for i in range(len(OUTPUTS)):
+        ok = window.counts[i] > 0
+        if ok.sum() < 8:
+            continue
+        y, n = window.observed[i, ok], window.counts[i, ok]
+        d = np.diff(y) / np.sqrt(1.0 / n[1:] + 1.0 / n[:-1])
+        out[i] = 1.4826 * np.median(np.abs(d - np.median(d)))
+    return out
