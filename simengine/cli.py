@@ -1,6 +1,7 @@
-"""Command line: ``simengine run|bench ...`` — the only module that sees Hydra.
+"""Command line: ``simengine run|fatigue|calibrate|plc|bench ...`` — the only module that sees Hydra.
 
     simengine run                                   # default scenario (crane_fleet)
+    simengine calibrate                             # fit the embedded virtual PLC's crane, one hour at 1 Hz
     simengine run scenario=wind_farm crews.count=4 replicas=200 seed=7 executor=processes
 
 Group choices (``scenario=...``) are composed by Hydra from ``conf/``; every
@@ -24,9 +25,11 @@ from simengine.config.scenario import ScenarioConfig
 GROUPS = ("scenario",)
 
 
-def compose(config_name: str, overrides: list[str]) -> dict:
+def compose(config_name: str, overrides: list[str], calibration_section: str | None = None) -> dict:
     """Hydra composition of conf/<config_name>.yaml with group choices, then dotted overrides,
-    as plain data (not yet validated)."""
+    as plain data (not yet validated). With `calibration_section`, an override
+    ``calibration=<params.yaml>`` applies that section of a calibrated parameter file first
+    (the command line's own overrides still win)."""
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir
     from hydra.core.override_parser.overrides_parser import OverridesParser
@@ -49,18 +52,40 @@ def compose(config_name: str, overrides: list[str]) -> dict:
     except HydraException as err:  # e.g. a group override for a config without groups
         raise ConfigError([Problem("<command line>", " ".join(groups), str(err).splitlines()[0])]) from None
     OmegaConf.set_struct(cfg, False)
+    calibration = next((o for o in values if o.key_or_group == "calibration"), None) if calibration_section else None
+    if calibration is not None:
+        values = [o for o in values if o is not calibration]
+        for key, value in calibrated_overrides(str(calibration.value()), calibration_section).items():
+            OmegaConf.update(cfg, key, value, merge=False, force_add=True)
     for o in values:
         if o.is_delete():
             OmegaConf.update(cfg, o.key_or_group, None, force_add=True)
         else:
             OmegaConf.update(cfg, o.key_or_group, o.value(), merge=False, force_add=True)
-    return OmegaConf.to_container(cfg, resolve=True)
+    plain = OmegaConf.to_container(cfg, resolve=True)
+    if calibration is not None:
+        plain["calibration"] = str(calibration.value())
+    return plain
+
+
+def calibrated_overrides(path: str, section: str) -> dict:
+    """The dotted overrides of one section of a calibrated parameter file (`simengine calibrate`)."""
+    try:
+        data = OmegaConf.to_container(OmegaConf.load(path))
+    except (OSError, ValueError) as err:
+        raise ConfigError([Problem("calibration", path, f"not a readable parameter file: {err}")]) from None
+    overrides = data.get(section) if isinstance(data, dict) else None
+    if not overrides:
+        hint = " (crack-growth values come from `simengine calibrate continuous.enabled=true`)" if section == "fatigue" else ""
+        raise ConfigError([Problem("calibration", path, f"holds no `{section}` parameters{hint}")])
+    return overrides
 
 
 def build_parts(plain: dict, run_keys: tuple[str, ...], run_schema, schema):
     """Split plain config into run settings and the rest; validate both, listing every problem."""
     plain = dict(plain)
     run_part = {k: plain.pop(k) for k in run_keys if k in plain}
+    calibration = plain.pop("calibration", None)
     problems: list[Problem] = []
     built = []
     for cls, data in ((run_schema, run_part), (schema, plain)):
@@ -70,24 +95,30 @@ def build_parts(plain: dict, run_keys: tuple[str, ...], run_schema, schema):
             problems.extend(err.problems)
     if problems:
         raise ConfigError(problems)
-    return built[1], built[0], {"run": run_part, "config": plain}
+    provenance = {"run": run_part, "config": plain}
+    if calibration is not None:
+        provenance["run"] = {**run_part, "calibration": calibration}
+    return built[1], built[0], provenance
 
 
 def compose_config(overrides: list[str]) -> tuple[ScenarioConfig, RunSettings, dict]:
     """`simengine run`: the validated scenario and run settings."""
-    return build_parts(compose("config", overrides), RUN_KEYS, RunSettings, ScenarioConfig)
+    return build_parts(compose("config", overrides, "scenario"), RUN_KEYS, RunSettings, ScenarioConfig)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     from simengine.api import run
     from simengine.results import format_table
 
-    scenario, settings, _ = compose_config(args.overrides)
+    scenario, settings, provenance = compose_config(args.overrides)
+    calibration = provenance["run"].get("calibration")
+    if calibration:
+        print(f"calibrated values from {calibration}: {calibrated_overrides(calibration, 'scenario')}")
     print(f"simengine: {scenario.name}, {scenario.fleet.count} {scenario.fleet.kind} assets, "
           f"{scenario.horizon_years:g} years, {settings.replicas} replicas, seed {settings.seed}, {settings.executor}")
     result = run(scenario, replicas=settings.replicas, seed=settings.seed, executor=settings.executor,
                  workers=settings.workers, out_dir=settings.out_dir, plots=settings.plots, progress=settings.progress,
-                 settings={k: getattr(settings, k) for k in RUN_KEYS})
+                 settings={**{k: getattr(settings, k) for k in RUN_KEYS}, **({"calibration": calibration} if calibration else {})})
     print(format_table(result.summary))
     print(f"results: {result.path}")
     if settings.plots:
@@ -104,7 +135,7 @@ def cmd_fatigue(args: argparse.Namespace) -> int:
     from simengine.fatigue.report import plot_fatigue, summary_text, write_fatigue
     from simengine.fatigue.runner import load_spectrum, run_fatigue
 
-    cfg, settings, plain = build_parts(compose("fatigue", args.overrides), FATIGUE_RUN_KEYS, FatigueSettings, FatigueConfig)
+    cfg, settings, plain = build_parts(compose("fatigue", args.overrides, "fatigue"), FATIGUE_RUN_KEYS, FatigueSettings, FatigueConfig)
     try:
         spectrum = load_spectrum(cfg)
     except (OSError, KeyError, ValueError) as err:  # the recorded load history could not be read
@@ -119,6 +150,30 @@ def cmd_fatigue(args: argparse.Namespace) -> int:
     if settings.plots:
         for png in plot_fatigue(result, folder):
             print(f"plot:    {png}")
+    return 0
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    from simengine.calibration.job import run_job
+    from simengine.calibration.report import summary_text
+    from simengine.config.calibrate import CalibrateConfig
+
+    keys = tuple(f.name for f in dataclasses.fields(CalibrateConfig))
+    scenario, cfg, provenance = build_parts(compose("calibrate", args.overrides), keys, CalibrateConfig, ScenarioConfig)
+    mode = "continuous, " if cfg.continuous.enabled else ""
+    print(f"simengine calibrate: {scenario.fleet.kind} asset {cfg.asset}, source {cfg.source}, {mode}"
+          f"fitting {', '.join(cfg.fit.parameters)}")
+    job = run_job(cfg, scenario, config={"calibrate": provenance["run"], "scenario": provenance["config"]})
+    print(summary_text(job.calibration))
+    if job.continuous is not None:
+        print(job.continuous.summary_text())
+    print(f"parameters: {job.parameter_file}")
+    print(f"results:    {job.results}")
+    print(f"readings:   {job.readings}")
+    for png in job.plots:
+        print(f"plot:       {png}")
     return 0
 
 
@@ -216,6 +271,9 @@ def main(argv: list[str] | None = None) -> int:
     p_fat = sub.add_parser("fatigue", help="a time-accelerated fatigue batch (P(failure) over years)")
     p_fat.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. replicas=10000 horizon_years=25")
     p_fat.set_defaults(fn=cmd_fatigue)
+    p_cal = sub.add_parser("calibrate", help="fit an asset's physics to PLC readings, with uncertainty")
+    p_cal.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. source=modbus fit.loss=huber")
+    p_cal.set_defaults(fn=cmd_calibrate)
     p_plc = sub.add_parser("plc", help="serve the virtual PLC, or record a PLC's tags into HDF5")
     p_plc.add_argument("action", choices=("serve", "record"))
     p_plc.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. serve.assets=[0,1] record.duration_s=60")

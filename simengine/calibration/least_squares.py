@@ -10,7 +10,9 @@ r is any JAX-traceable residual function; its Jacobian J = ∂r/∂x is exact
 
 with W the robust-loss weights ρ'(z) (iteratively reweighted least squares,
 which has the same stationary points as the robust cost), projects x + δ on
-the bounds and adapts λ by the gain ratio (Nielsen's rule). The whole loop
+the bounds and adapts λ by the gain ratio (Nielsen's rule). A parameter on a bound
+that the descent direction pushes outward is held there for the step (an
+active set), so the others still take their full Gauss–Newton step. The whole loop
 is a `lax.while_loop`: no Python, no dispatch per iteration.
 
 Losses ρ(z), z = (r/f)²: ``linear`` z; ``huber`` z for z ≤ 1, else 2√z - 1;
@@ -108,8 +110,12 @@ def solve(residual, x0, lower, upper, args=(), *, loss: str = "linear", f_scale=
     def iterate(c: _Carry) -> _Carry:
         A, g = normal_equations(c.r, c.J)
         D = jnp.maximum(c.D, jnp.diag(A))
-        S = 1.0 / jnp.sqrt(D)  # solve in Jacobi-scaled variables: parameters of any units
-        delta = S * jnp.linalg.solve(S[:, None] * A * S[None, :] + c.damping * jnp.eye(x0.size), -S * g)
+        # a parameter on a bound that the descent pushes outward stays there: solve for the others
+        active = ((c.x <= lower) & (g > 0)) | ((c.x >= upper) & (g < 0))
+        free = ~active
+        S = jnp.where(free, 1.0 / jnp.sqrt(D), 0.0)  # Jacobi-scaled variables: parameters of any units
+        M = S[:, None] * A * S[None, :] + c.damping * jnp.eye(x0.size) + jnp.diag(active.astype(A.dtype))
+        delta = S * jnp.linalg.solve(M, -S * g)
         x_new = jnp.clip(c.x + delta, lower, upper)
         step = x_new - c.x
         # the Jacobian comes with the trial residual (a rejected trial, rare, wastes one)

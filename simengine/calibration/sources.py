@@ -26,26 +26,29 @@ from simengine.plc.recorder import Recorder, Recording, read_recording
 from simengine.plc.tags import TagMap
 
 
-def record_virtual(source, path: Path, *, duration_s: float, rate_hz: float, config: dict | None = None) -> Recording:
+def record_virtual(source, path: Path, *, duration_s: float, rate_hz: float, config: dict | None = None,
+                   on_rows=None, flush_every: int = 600) -> Recording:
     """Step `source` (a `PhysicsSource`) for duration_s simulated seconds at rate_hz and record its tags."""
     tagmap = source.tagmap()
     assessor = QualityAssessor(tagmap)
     tags = list(range(len(tagmap.tags)))
     dt = 1.0 / rate_hz
-    with Recorder(path, tagmap, flush_interval_s=math.inf, source="virtual", config=config) as rec:
+    with Recorder(path, tagmap, flush_interval_s=math.inf, source="virtual", config=config, on_rows=on_rows) as rec:
         for k in range(1, round(duration_s * rate_hz) + 1):
             rec.append(assessor.block(k * dt, tags, source.step(dt)))
+            if k % flush_every == 0:  # rows reach the disk (and `on_rows`) as they would from a live link
+                rec.flush()
     return read_recording(path)
 
 
 def record_live(protocol: str, tagmap: TagMap, cfg: RecordConfig, path: Path, *, config: dict | None = None,
-                credentials=None) -> Recording:
+                credentials=None, on_rows=None) -> Recording:
     """Record `cfg.duration_s` of wall time over Modbus TCP or OPC UA into `path`."""
     from simengine.plc.service import record_modbus, record_opcua, secure_client_config, _opcua_url
 
     cfg = dataclasses.replace(cfg, protocol=protocol)
     if protocol == "modbus":
-        asyncio.run(record_modbus(tagmap, cfg, path, config or {}))
+        asyncio.run(record_modbus(tagmap, cfg, path, config or {}, on_rows=on_rows))
     else:
         url = None if cfg.host is None and cfg.port is None else _opcua_url(tagmap, cfg)
         client = secure_client_config(cfg, url)
@@ -53,5 +56,6 @@ def record_live(protocol: str, tagmap: TagMap, cfg: RecordConfig, path: Path, *,
         publish_ms = min(client.publishing_interval_ms, 200.0)
         queue = max(client.queue_size, math.ceil(4 * cfg.rate_hz * publish_ms / 1000.0))
         client = dataclasses.replace(client, publishing_interval_ms=publish_ms, queue_size=queue)
-        asyncio.run(record_opcua(tagmap, cfg, path, config or {}, credentials=credentials, client_config=client))
+        asyncio.run(record_opcua(tagmap, cfg, path, config or {}, credentials=credentials, client_config=client,
+                                 on_rows=on_rows))
     return read_recording(path)

@@ -102,7 +102,7 @@ def align(time_s: np.ndarray, values: np.ndarray, quality: np.ndarray, tags: lis
     cols = np.array(mine, int)
     q = quality[:, cols]
     good = (q == Quality.GOOD) & np.isfinite(values[:, cols])
-    excluded = {Quality(c).name: int(np.sum(q == c)) for c in np.unique(q) if c != Quality.GOOD}
+    excluded = {_reason(c): int(np.sum(q == c)) for c in np.unique(q) if c != Quality.GOOD}
     quiet_nan = int(np.sum((q == Quality.GOOD) & ~good))
     if quiet_nan:
         excluded["NOT_FINITE"] = excluded.get("NOT_FINITE", 0) + quiet_nan
@@ -135,6 +135,10 @@ def align(time_s: np.ndarray, values: np.ndarray, quality: np.ndarray, tags: lis
     return Window(asset=asset, start_s=float(time_s[first]), time_s=t, dt_s=dt, load_factor=load, observed=observed,
                   counts=counts, tags={qn: [tags[j].name for j in js] for qn, js in by_quantity.items() if js},
                   excluded=excluded, input_held=input_held)
+
+
+def _reason(code: int) -> str:
+    return Quality(code).name if code in Quality._value2member_map_ else "MISSING"  # a tag absent from its row
 
 
 def _reasons(excluded: dict[str, int]) -> str:

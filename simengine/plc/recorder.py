@@ -32,8 +32,9 @@ _REASON = "S96"
 
 class Recorder:
     def __init__(self, path: str | Path, tagmap: TagMap, *, flush_interval_s: float = 1.0, source: str = "",
-                 config: dict | None = None, reorder_s: float = 0.0):
+                 config: dict | None = None, reorder_s: float = 0.0, on_rows=None):
         self.path = Path(path)
+        self.on_rows = on_rows  # called with (time_s (k,), values (k, n), quality (k, n)) of each write
         self.n_tags = len(tagmap.tags)
         self.flush_interval_s = flush_interval_s
         self.reorder_s = reorder_s  # how long a row waits for late blocks of its time stamp
@@ -121,6 +122,8 @@ class Recorder:
         self._time[n0:] = [row[0] for row in rows]
         self._time.flush()
         self.rows_written += k
+        if self.on_rows is not None:
+            self.on_rows(self._time[n0:], self._values[n0:], self._quality[n0:])
 
     def close(self) -> None:
         if self._file.id.valid:

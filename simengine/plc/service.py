@@ -123,10 +123,11 @@ async def _keep_flushing(rec: Recorder, client, gaps: _GapSync, period_s: float)
         rec.tick()
 
 
-async def record_modbus(tagmap: TagMap, cfg: RecordConfig, path: Path, config: dict) -> Recorder:
+async def record_modbus(tagmap: TagMap, cfg: RecordConfig, path: Path, config: dict, *, on_rows=None) -> Recorder:
     from simengine.plc.modbus_client import ModbusClient
 
-    with Recorder(path, tagmap, flush_interval_s=cfg.flush_interval_s, source="modbus", config=config) as rec:
+    with Recorder(path, tagmap, flush_interval_s=cfg.flush_interval_s, source="modbus", config=config,
+                  on_rows=on_rows) as rec:
         gaps = _GapSync(rec)
         client = ModbusClient(tagmap, host=cfg.host, port=cfg.port)
         async with client:
@@ -140,7 +141,7 @@ async def record_modbus(tagmap: TagMap, cfg: RecordConfig, path: Path, config: d
 
 
 async def record_opcua(tagmap: TagMap, cfg: RecordConfig, path: Path, config: dict, *, credentials=None,
-                       client_config=None) -> Recorder:
+                       client_config=None, on_rows=None) -> Recorder:
     """Subscribe to every OPC UA tag for cfg.duration_s and record each notification block."""
     from simengine.plc.opcua_client import OpcUaClient
 
@@ -149,7 +150,7 @@ async def record_opcua(tagmap: TagMap, cfg: RecordConfig, path: Path, config: di
     # one update reaches us as one block per subscription, within a publishing interval or so
     reorder_s = 2.0 * client_config.publishing_interval_ms / 1000.0
     with Recorder(path, tagmap, flush_interval_s=cfg.flush_interval_s, source="opcua", config=config,
-                  reorder_s=reorder_s) as rec:
+                  reorder_s=reorder_s, on_rows=on_rows) as rec:
         gaps = _GapSync(rec)
         client = OpcUaClient(tagmap, client_config, credentials=credentials, on_block=rec.append)
         await client.start()

@@ -101,9 +101,7 @@ class PhysicsSource:
 
     @property
     def hoist_heat_W(self) -> float:
-        """Motor losses while hoisting the rated load: heat_J_per_t for each tonne, over half a cycle."""
-        c = self.duty.cfg
-        return 2.0 * c.heat_J_per_t * c.rated_load_t * c.lifts_per_h / 3600.0
+        return hoist_heat_W(self.duty.cfg)
 
     def _lift_cycle(self, dt_s: float) -> dict[str, np.ndarray]:
         """Within a lift cycle the hoist lifts for the first half (heat ∝ load, the container's load on
@@ -137,6 +135,11 @@ class PhysicsSource:
                        self._quant)
         out[self.rng.random(out.size) < self._dropout] = np.nan
         return out
+
+
+def hoist_heat_W(lifts) -> float:
+    """Motor losses while hoisting the rated load (W): heat_J_per_t for each tonne, over half a lift cycle."""
+    return 2.0 * lifts.heat_J_per_t * lifts.rated_load_t * lifts.lifts_per_h / 3600.0
 
 
 def _lifting_share(t0_s: float, dt_s: float, period_s: float) -> float:

@@ -1,0 +1,159 @@
+"""A calibration job, end to end: readings in, fitted parameters, parameter file, HDF5 and plots out.
+
+    readings (virtual | modbus | opcua | hdf5)  ->  recording (HDF5, kept)
+      -> window of the asset (bad readings excluded and counted)
+      -> fit from the scenario's values  ->  calibration.h5, params.yaml, PNGs
+
+`simengine calibrate` calls `run_job`; a script can call each step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from simengine.calibration.fit import Calibration, FitSpec, fit
+from simengine.calibration.model import Baseline, baseline_for
+from simengine.calibration.window import Window, align, tag_gains, tags_of
+from simengine.config.calibrate import CalibrateConfig
+from simengine.config.plc import RecordConfig
+from simengine.config.scenario import ScenarioConfig
+from simengine.config.validate import ConfigError, Problem
+from simengine.engine.physics_setup import build_params
+from simengine.plc.recorder import Recording, read_recording
+
+
+@dataclass(frozen=True)
+class JobResult:
+    calibration: Calibration
+    folder: Path
+    parameter_file: Path
+    results: Path
+    readings: Path
+    plots: list[Path]
+    continuous: object | None = None  # a `continuous.Tracking` where continuous mode ran
+
+
+def fit_spec(cfg: CalibrateConfig) -> FitSpec:
+    f = cfg.fit
+    return FitSpec(parameters=tuple(f.parameters), initial=dict(f.initial), lower=dict(f.lower), upper=dict(f.upper),
+                   loss=f.loss, f_scale=f.f_scale, noise_sd=dict(f.noise_sd), confidence=f.confidence,
+                   max_evaluations=f.max_evaluations)
+
+
+def virtual_source(cfg: CalibrateConfig, scenario: ScenarioConfig):
+    from simengine.plc.virtual_plc import PhysicsSource
+
+    v = cfg.virtual
+    try:
+        return PhysicsSource(scenario, [cfg.asset], seed=v.seed, true_params=dict(v.true_params),
+                             initial_crack_m=v.initial_crack_m)
+    except ValueError as err:
+        raise ConfigError([Problem("virtual", {"asset": cfg.asset, **dict(v.true_params)}, str(err))]) from None
+
+
+def collect(cfg: CalibrateConfig, scenario: ScenarioConfig, path: Path, *, config: dict | None = None,
+            on_rows=None) -> Recording:
+    """The readings of the job, recorded into `path` (or read from cfg.hdf5)."""
+    from simengine.calibration.sources import record_live, record_virtual
+
+    if cfg.source == "hdf5":
+        try:
+            return read_recording(cfg.hdf5)
+        except (OSError, KeyError) as err:
+            raise ConfigError([Problem("hdf5", cfg.hdf5, f"not a readable recording: {err}")]) from None
+    if cfg.source == "virtual":
+        return record_virtual(virtual_source(cfg, scenario), path, duration_s=cfg.duration_s, rate_hz=cfg.rate_hz,
+                              config=config, on_rows=on_rows)
+    tagmap = _tagmap(cfg, scenario)
+    rec = RecordConfig(protocol=cfg.source, tagmap=cfg.tagmap, host=cfg.host, port=cfg.port, rate_hz=cfg.rate_hz,
+                       duration_s=cfg.duration_s, out=str(path), opcua_secure=cfg.opcua_secure,
+                       certificate_dir=cfg.certificate_dir, credentials_file=cfg.credentials_file)
+    credentials = None
+    if cfg.source == "opcua" and cfg.opcua_secure:
+        from simengine.plc.secrets import load_credentials
+
+        credentials = load_credentials(cfg.credentials_file or None)
+    return record_live(cfg.source, tagmap, rec, path, config=config, credentials=credentials, on_rows=on_rows)
+
+
+def _tagmap(cfg: CalibrateConfig, scenario: ScenarioConfig):
+    from simengine.plc.tags import load_tagmap
+
+    if not cfg.tagmap:
+        return virtual_source(cfg, scenario).tagmap()
+    try:
+        return load_tagmap(cfg.tagmap)
+    except OSError as err:
+        raise ConfigError([Problem("tagmap", cfg.tagmap, f"cannot be read: {err.strerror or err}")]) from None
+
+
+def window_of(recording: Recording, cfg: CalibrateConfig, scenario: ScenarioConfig, spec: FitSpec) -> Window:
+    tags = tags_of(recording)
+    if cfg.asset not in set(recording.assets):
+        raise ConfigError([Problem("asset", cfg.asset, f"the readings hold assets {sorted(set(recording.assets))}")])
+    return align(recording.time_s, recording.values, recording.quality, tags, tag_gains(tags, scenario.fleet.sensors),
+                 asset=cfg.asset, time_factor=cfg.time_factor, needed=spec.needed_quantities())
+
+
+def baseline(scenario: ScenarioConfig, window: Window, *, initial_crack_m: float | None = None) -> Baseline:
+    """The scenario's nominal values for one asset (medians where it scatters them), the hoist's heat
+    from its lift duty, and a cold start at the first temperature readings."""
+    from simengine.plc.virtual_plc import hoist_heat_W
+
+    fleet = scenario.fleet
+    if fleet.duty.kind != "lifts":
+        raise ConfigError([Problem("fleet.duty.kind", fleet.duty.kind,
+                                   "calibration's observation model needs a lift duty (hoist heat ∝ measured load)")])
+    params = build_params(fleet, np.random.default_rng(0))
+    nominal = {"paris_C": fleet.crack.paris_C.median, "wear_rate_per_s": fleet.wear.rate_per_h.median / 3600.0}
+    params = type(params)(**{**params.__dict__, **{k: np.full(fleet.count, v) for k, v in nominal.items()}})
+    temps = window.observed[0][np.isfinite(window.observed[0])]
+    start_C = float(np.mean(temps[:10])) if temps.size else fleet.thermal.initial_C
+    crack = fleet.crack.initial_flaw_m.median if initial_crack_m is None else initial_crack_m
+    return baseline_for(params, 0, hoist_heat_W=hoist_heat_W(fleet.duty.lifts), ambient_C=start_C,
+                        initial_temp_C=start_C, initial_crack_m=crack)
+
+
+def output_folder(cfg: CalibrateConfig, scenario: ScenarioConfig) -> Path:
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    folder = Path(cfg.out_dir) / f"calibrate-{scenario.fleet.kind}{cfg.asset:02d}-{stamp}"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def run_job(cfg: CalibrateConfig, scenario: ScenarioConfig, *, config: dict) -> JobResult:
+    """Collect, fit, write. Continuous mode (cfg.continuous.enabled) re-fits as readings stream in."""
+    from simengine.calibration.report import parameter_file, write_calibration, write_parameter_file
+
+    spec = fit_spec(cfg)
+    problems = spec.problems()
+    if problems:
+        raise ConfigError(problems)
+    folder = output_folder(cfg, scenario)
+    readings = Path(cfg.hdf5) if cfg.source == "hdf5" else folder / "readings.h5"
+    tracking, extra, fatigue = None, {}, None
+    if cfg.continuous.enabled:
+        from simengine.calibration.continuous import run_continuous
+
+        tracking = run_continuous(cfg, scenario, spec, readings, config=config)
+        cal, extra, fatigue = tracking.calibration, tracking.arrays(), tracking.fatigue_overrides()
+    else:
+        recording = collect(cfg, scenario, readings, config=config)
+        window = window_of(recording, cfg, scenario, spec)
+        cal = fit(window, spec, baseline(scenario, window))
+    about = {"asset": cfg.asset, "kind": scenario.fleet.kind, "source": cfg.source, "readings": str(readings),
+             "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    params = write_parameter_file(parameter_file(cal, about=about, fatigue=fatigue), folder / "params.yaml")
+    results = write_calibration(cal, folder / "calibration.h5", config=config, extra=extra)
+    plots = []
+    if cfg.plots:
+        from simengine.calibration.plots import plot_calibration
+
+        plots = plot_calibration(cal, folder)
+        if tracking is not None:
+            plots += tracking.plot(folder)
+    return JobResult(cal, folder, params, results, readings, plots, tracking)
