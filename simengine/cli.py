@@ -200,7 +200,8 @@ def cmd_plc(args: argparse.Namespace) -> int:
         raise ConfigError(problems)
     serve_cfg, rec_cfg, scenario = built["serve"], built["record"], built["scenario"]
     try:
-        source = PhysicsSource(scenario, list(serve_cfg.assets), seed=serve_cfg.seed, true_params=serve_cfg.true_params)
+        source = PhysicsSource(scenario, list(serve_cfg.assets), seed=serve_cfg.seed, true_params=serve_cfg.true_params,
+                               initial_crack_m=serve_cfg.initial_crack_m)
     except ValueError as err:
         raise ConfigError([Problem("serve", list(serve_cfg.assets), str(err))]) from None
     fault_problems = []

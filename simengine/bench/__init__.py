@@ -6,7 +6,7 @@ from pathlib import Path
 
 import inspect
 
-from simengine.bench import crane_reference, machine_repair, paris_bench, plc_ingest, rainflow_bench
+from simengine.bench import calibration_bench, crane_reference, machine_repair, paris_bench, plc_ingest, rainflow_bench
 from simengine.bench.harness import BenchResult, table, write
 
 BENCHMARKS = {
@@ -16,6 +16,7 @@ BENCHMARKS = {
     "rainflow": rainflow_bench.run,
     "modbus_ingest": plc_ingest.run,
     "opcua_ingest": plc_ingest.run_opcua_bench,
+    "calibration": calibration_bench.run,
 }
 
 

@@ -14,8 +14,8 @@ The driver is known only in the mean: traffic scatters from day to day (gamma, c
 day are Poisson. Its cumulative sum is modelled as a Brownian motion about the mean, so that its relative sd
 over the reference period T (a day) is `driver_cv`, and over an interval dt
 
-    Var D = (cv D)² T/dt       (variance linear in time; hours of one day are in truth fully correlated,
-                                so within a day this understates and beyond a day it is right)
+    Var D = (cv D)² T/dt       (variance linear in time: right over whole days; a day's hours share its
+                                traffic, so over k < 24 of them the truth is (k/24)² (cv D_day)², less)
 
 and enters a through ∂a'/∂D. `driver_cv_per_day` gives cv² = traffic_cv² + E[X²]/(λ E[X]²) of a lift duty.
 
@@ -71,14 +71,8 @@ class CrackFilterConfig:
     driver_cv_period_s: float = 86400.0
 
     def __post_init__(self):
-        positive = ("initial_crack_m", "initial_crack_sd_m", "paris_C", "paris_m", "geometry_Y", "section_depth_m",
-                    "stiffness_sensitivity", "natural_frequency_hz", "frequency_sensors", "driver_cv_period_s")
-        problems = [Problem(f.name, getattr(self, f.name), "must be finite") for f in fields(self)
-                    if not math.isfinite(getattr(self, f.name))]
-        bad = {p.field for p in problems}
-        problems += [Problem(n, getattr(self, n), "must be > 0") for n in positive if n not in bad and getattr(self, n) <= 0]
-        problems += [Problem(f.name, getattr(self, f.name), "must be >= 0") for f in fields(self)
-                     if f.name not in positive and f.name not in bad and getattr(self, f.name) < 0]
+        problems = [Problem(f.name, getattr(self, f.name), rule) for f in fields(self)
+                    if (rule := _rule(f.name, getattr(self, f.name)))]
         if not problems and self.initial_crack_m >= self.section_depth_m:
             problems.append(Problem("initial_crack_m", self.initial_crack_m,
                                     f"must be below section_depth_m ({self.section_depth_m} m)"))
@@ -96,12 +90,25 @@ class CrackFilterConfig:
         c = fleet.crack
         kw = dict(paris_C=c.paris_C.median, paris_C_cv=c.paris_C.cv, paris_m=c.paris_m, geometry_Y=c.geometry_Y,
                   section_depth_m=c.section_depth_m, stiffness_sensitivity=c.stiffness_sensitivity,
-                  natural_frequency_hz=fleet.vibration.natural_frequency_hz, frequency_bias_sd_hz=s.bias_sd / s.gain,
-                  frequency_sensors=s.per_asset)
+                  natural_frequency_hz=fleet.vibration.natural_frequency_hz,
+                  frequency_bias_sd_hz=s.bias_sd / s.gain, frequency_sensors=s.per_asset)
         if fleet.duty.kind == "lifts":
             kw["driver_cv"] = driver_cv_per_day(fleet.duty.lifts, c.paris_m)
         return cls(initial_crack_m=initial_crack_m, initial_crack_sd_m=initial_crack_sd_m,
                    natural_frequency_sd_hz=natural_frequency_sd_hz, **{**kw, **overrides})
+
+
+_POSITIVE = ("initial_crack_m", "initial_crack_sd_m", "paris_C", "paris_m", "geometry_Y", "section_depth_m",
+             "stiffness_sensitivity", "natural_frequency_hz", "frequency_sensors", "driver_cv_period_s")
+
+
+def _rule(name: str, value: float) -> str:
+    """The rule a configuration value breaks, or '' (every other field is a variance or sd: >= 0)."""
+    if not math.isfinite(value):
+        return "must be finite"
+    if name in _POSITIVE and value <= 0:
+        return "must be > 0"
+    return "must be >= 0" if value < 0 else ""
 
 
 def _transition(x, driver, m, Y):
@@ -122,7 +129,7 @@ def _predict(x, P, driver, var_driver, var_lnC, m, Y):
 
 @jax.jit
 def _update(x, P, z, r, f0, depth, beta):
-    H = jax.grad(_frequency)(x, f0, depth, beta)
+    H = jax.jacfwd(_frequency)(x, f0, depth, beta)
     S = H @ P @ H + r
     K = P @ H / S
     x = x + K * (z - _frequency(x, f0, depth, beta))
@@ -194,6 +201,8 @@ class CrackFilter:
 
     def posterior_samples(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """n draws (a in m, C) from the Gaussian belief over (a, ln C), truncated to a > 0 by rejection."""
+        if n < 1:
+            raise ValueError(f"n = {n}: must be >= 1")
         mean, cov = self.mean[:2], self.covariance[:2, :2]
         out = np.empty((0, 2))
         for _ in range(100):

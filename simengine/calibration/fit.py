@@ -113,13 +113,16 @@ class Calibration:
         return float(self.values[self.names.index(name)])
 
 
+_predict = jax.jit(predict, static_argnums=1)
+
+
 @functools.lru_cache(maxsize=None)
 def residual_function(names: tuple[str, ...]):
-    """r(θ, baseline, dt, load, observed, weight) -> (len(OUTPUTS)·n,): one function per parameter set,
-    so that jit compiles once for it."""
+    """r(θ, baseline, dt, load, heat_load, observed, weight) -> (len(OUTPUTS)·n,): one function per
+    parameter set, so that jit compiles once for it."""
 
-    def residual(theta, baseline, dt_s, load_factor, observed, weight):
-        return ((predict(theta, names, baseline, dt_s, load_factor) - observed) * weight).ravel()
+    def residual(theta, baseline, dt_s, load_factor, heat_load_factor, observed, weight):
+        return ((predict(theta, names, baseline, dt_s, load_factor, heat_load_factor) - observed) * weight).ravel()
 
     return residual
 
@@ -129,6 +132,11 @@ def problem_arrays(window: Window, sigma: np.ndarray):
     observed = np.nan_to_num(window.observed)
     weight = np.sqrt(window.counts) / sigma[:, None]
     return jnp.asarray(observed), jnp.asarray(np.where(window.counts > 0, weight, 0.0))
+
+
+def window_inputs(window: Window) -> tuple:
+    """The model's inputs from a window: (dt, observed load, heating load)."""
+    return jnp.asarray(window.dt_s), jnp.asarray(window.load_factor), jnp.asarray(window.heat_load_factor)
 
 
 def default_bounds(name: str) -> tuple[float, float]:
@@ -159,7 +167,7 @@ def fit(window: Window, spec: FitSpec, baseline: Baseline) -> Calibration:
     if outside:
         raise ConfigError(outside)
     residual = residual_function(names)
-    args = (baseline, jnp.asarray(window.dt_s), jnp.asarray(window.load_factor), observed, weight)
+    args = (baseline, *window_inputs(window), observed, weight)
     started = time.perf_counter()
     sol = jax.block_until_ready(least_squares.solve(residual, jnp.asarray(x0), jnp.asarray(lower), jnp.asarray(upper), args,
                                                     loss=spec.loss, f_scale=spec.f_scale,
@@ -168,7 +176,7 @@ def fit(window: Window, spec: FitSpec, baseline: Baseline) -> Calibration:
     x = np.asarray(sol.x)
     if int(sol.status) == least_squares.NOT_FINITE:
         raise ConfigError([Problem("fit.initial", dict(zip(names, x0.tolist())), least_squares.STATUS[least_squares.NOT_FINITE])])
-    predicted = np.asarray(predict(jnp.asarray(x), names, baseline, args[1], args[2]))
+    predicted = np.asarray(_predict(jnp.asarray(x), names, baseline, *args[1:4]))
     return _summarise(window, spec, names, x0, sol, sigma, predicted, seconds)
 
 
@@ -207,6 +215,10 @@ def _summarise(window, spec, names, x0, sol, sigma, predicted, seconds) -> Calib
     if status == least_squares.MAX_ITERATIONS:
         warnings.append(f"the fit did not converge in {spec.max_evaluations} evaluations; raise fit.max_evaluations "
                         "or start nearer (fit.initial)")
+    w = window
+    if w.gap_s > 0.01 * (w.time_s[-1] - w.time_s[0] + w.dt_s[0]):
+        warnings.append(f"readings are missing for {w.gap_s:.0f} s in {w.gaps} gaps; the model's load over them is "
+                        "a guess (see window.py), which can bias the thermal parameters")
     at_bound = [n for n, v, lo, hi in zip(names, x, *_bounds(spec, names)) if v <= lo or v >= hi]
     warnings += [f"{n} = {x[names.index(n)]:.6g} sits on its bound: its interval is not meaningful" for n in at_bound]
     return Calibration(

@@ -23,6 +23,7 @@ from simengine.config.plc import RecordConfig
 from simengine.config.scenario import ScenarioConfig
 from simengine.config.validate import ConfigError, Problem
 from simengine.engine.physics_setup import build_params
+from simengine.plc.readings import Quality
 from simengine.plc.recorder import Recording, read_recording
 
 
@@ -95,8 +96,26 @@ def window_of(recording: Recording, cfg: CalibrateConfig, scenario: ScenarioConf
     tags = tags_of(recording)
     if cfg.asset not in set(recording.assets):
         raise ConfigError([Problem("asset", cfg.asset, f"the readings hold assets {sorted(set(recording.assets))}")])
-    return align(recording.time_s, recording.values, recording.quality, tags, tag_gains(tags, scenario.fleet.sensors),
-                 asset=cfg.asset, time_factor=cfg.time_factor, needed=spec.needed_quantities())
+    time_s, values, quality, factor = recording.time_s, recording.values, recording.quality, cfg.time_factor
+    clock = clock_column(recording, cfg.clock_tag)
+    if clock is not None:  # the PLC's own scan times: no poll jitter, no time factor
+        ok = (quality[:, clock] == Quality.GOOD) & np.isfinite(values[:, clock])
+        time_s, values, quality, factor = values[ok, clock], values[ok], quality[ok], 1.0
+    return align(time_s, values, quality, tags, tag_gains(tags, scenario.fleet.sensors),
+                 asset=cfg.asset, time_factor=factor, needed=spec.needed_quantities())
+
+
+def clock_column(recording: Recording, clock_tag: str) -> int | None:
+    """Index of the clock tag in the recording: named, or auto (a tag of quantity clock_s), or none ("")."""
+    from simengine.plc.virtual_plc import CLOCK
+
+    if clock_tag == "auto":
+        return next((i for i, q in enumerate(recording.quantities or []) if q == CLOCK), None)
+    if not clock_tag:
+        return None
+    if clock_tag not in recording.tags:
+        raise ConfigError([Problem("clock_tag", clock_tag, "not a tag of the readings")])
+    return recording.tags.index(clock_tag)
 
 
 def baseline(scenario: ScenarioConfig, window: Window, *, initial_crack_m: float | None = None) -> Baseline:

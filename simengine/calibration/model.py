@@ -60,22 +60,26 @@ def _with(baseline: Baseline, names: tuple[str, ...], theta):
     return params, const
 
 
-def predict(theta, names: tuple[str, ...], baseline: Baseline, dt_s, load_factor):
-    """Predicted readings (len(OUTPUTS), n) of the model with θ over intervals dt_s (n,) under loads (n,)."""
+def predict(theta, names: tuple[str, ...], baseline: Baseline, dt_s, load_factor, heat_load_factor=None):
+    """Predicted readings (len(OUTPUTS), n) of the model with θ over intervals dt_s (n,) under loads (n,).
+
+    `heat_load_factor` (n,), default `load_factor`: the load that heats the motor over each interval,
+    where it differs from the one observed at its end (over a gap in the readings)."""
     params, const = _with(baseline, names, theta)
     zero = jnp.zeros(())
     state = AssetState(crack_m=zero + const["initial_crack_m"], damage=zero, temp_C=zero + const["initial_temp_C"], wear=zero)
 
     def interval(carry, xs):
-        dt, load = xs
-        inputs = AssetInputs(paris_driver=zero, miner_increment=zero, heat_W=const["hoist_heat_W"] * load,
+        dt, load, heat_load = xs
+        inputs = AssetInputs(paris_driver=zero, miner_increment=zero, heat_W=const["hoist_heat_W"] * heat_load,
                              ambient_C=zero + const["ambient_C"], load_factor=load)
         # the slow states are held (see the module doc), which also spares their power laws
         nxt = dataclasses.replace(step(params, carry, inputs, dt), crack_m=carry.crack_m, wear=carry.wear)
         obs = observe(params, nxt, inputs)
         return nxt, jnp.stack([getattr(obs, q) for q in OUTPUTS])
 
-    _, rows = jax.lax.scan(interval, state, (jnp.asarray(dt_s), jnp.asarray(load_factor)))
+    heat_load_factor = load_factor if heat_load_factor is None else heat_load_factor
+    _, rows = jax.lax.scan(interval, state, (jnp.asarray(dt_s), jnp.asarray(load_factor), jnp.asarray(heat_load_factor)))
     return rows.T
 
 

@@ -87,7 +87,7 @@ def write_calibration(cal: Calibration, path: Path, *, config: dict, extra: dict
                      "identifiable": cal.identifiable, "confidence": cal.confidence, "seconds": cal.seconds,
                      "goodness": json.dumps(cal.goodness), "noise_sd": json.dumps(cal.noise_sd),
                      "warnings": json.dumps(list(cal.warnings)), "excluded": json.dumps(w.excluded),
-                     "input_held": w.input_held, "tags": json.dumps(w.tags)}
+                     "input_held": w.input_held, "repeated": w.repeated, "gaps": w.gaps, "gap_s": w.gap_s, "tags": json.dumps(w.tags)}
             g.attrs.update(attrs)
             for name, arrays in (extra or {}).items():
                 sub = f.create_group(name)
@@ -118,7 +118,8 @@ def summary_text(cal: Calibration) -> str:
                     f"χ²/dof {gof['chi2_reduced']:.3f}")
     w = cal.window
     excluded = ", ".join(f"{k} {v}" for k, v in sorted(w.excluded.items())) or "none"
-    rows.append(f"readings excluded: {excluded}")
+    rows.append(f"readings excluded: {excluded}; repeated scans dropped: {w.repeated}; "
+                f"load input held: {w.input_held}; gaps: {w.gaps} ({w.gap_s:.0f} s)")
     rows += [f"warning: {text}" for text in cal.warnings]
     return "\n".join(rows)
 

@@ -8,7 +8,13 @@ good values of a quantity are averaged. For least squares this loses nothing:
 means, weighted by √n, is the fit to every reading. Readings flagged bad
 (`simengine.plc.readings.Quality`) or not finite are excluded and counted by
 reason. The measured load factor is the model's input; where no load tag is
-good at a time, the last good value is held (and counted).
+good at a time, the last good value is held (and counted). A row equal to
+the one before in every tag is the same PLC scan polled twice and is
+dropped (and counted): kept, it would understate the noise. Over a gap in
+the readings (a link down, polls missed) the load is unknown: the model
+takes the loads bracketing a short gap, the window's mean load over a long
+one (`_load_over_gaps`); the fit warns when gaps cover more than 1 % of the
+window.
 
 Times: reading times in s (Unix for a recording), scaled by `time_factor`
 (a virtual PLC served faster than real time) to model seconds.
@@ -43,6 +49,10 @@ def tags_of(recording: Recording) -> list[TagInfo]:
     return [TagInfo(*row) for row in zip(recording.tags, recording.quantities, recording.assets, recording.units)]
 
 
+GAP_FACTOR = 3.0  # an interval this many times the typical one is a gap in the readings
+LONG_GAP = 20.0  # ... and this many, a gap that spans many lifts
+
+
 @dataclass(frozen=True)
 class Window:
     """Readings of one asset, aligned. Arrays over n reading times."""
@@ -51,12 +61,16 @@ class Window:
     start_s: float  # time of the first reading, in the readings' own clock
     time_s: np.ndarray  # (n,) model seconds since the first reading
     dt_s: np.ndarray  # (n,) interval each reading closes (the first: the median interval)
-    load_factor: np.ndarray  # (n,) the model input
+    load_factor: np.ndarray  # (n,) the model input, as observed at each reading
+    heat_load_factor: np.ndarray  # (n,) the load heating the motor over the interval each reading closes
     observed: np.ndarray  # (len(OUTPUTS), n) mean of the good readings, physical units; NaN where none
     counts: np.ndarray  # (len(OUTPUTS), n) good readings averaged
     tags: dict[str, list[str]]  # quantity -> tag names used
     excluded: dict[str, int]  # quality reason -> readings excluded
     input_held: int  # reading times where no load tag was good and the last load was held
+    repeated: int = 0  # rows dropped as a second read of the same PLC scan
+    gaps: int = 0  # intervals longer than GAP_FACTOR typical ones (a link down, polls missed)
+    gap_s: float = 0.0  # model seconds spent in them
 
     @property
     def n(self) -> int:
@@ -88,8 +102,13 @@ def align(time_s: np.ndarray, values: np.ndarray, quality: np.ndarray, tags: lis
     """
     order = np.argsort(np.asarray(time_s, float), kind="stable")
     time_s = np.asarray(time_s, float)[order]
-    keep = np.concatenate([[True], np.diff(time_s) > 0])  # a repeated time stamp is the same reading
-    time_s, values, quality = time_s[keep], np.asarray(values, float)[order][keep], np.asarray(quality)[order][keep]
+    values, quality = np.asarray(values, float)[order], np.asarray(quality)[order]
+    # A repeated time stamp is the same reading; a row equal to the one before in every tag is the same
+    # PLC scan polled twice (a poll faster than the PLC updates): counting it twice would understate the noise.
+    same = np.all((values[1:] == values[:-1]) | (np.isnan(values[1:]) & np.isnan(values[:-1])), axis=1)
+    keep = np.concatenate([[True], (np.diff(time_s) > 0) & ~(same & np.all(quality[1:] == quality[:-1], axis=1))])
+    repeated = int(np.sum(~keep))
+    time_s, values, quality = time_s[keep], values[keep], quality[keep]
     mine = [j for j, t in enumerate(tags) if t.asset == asset and t.quantity in OUTPUTS + (INPUT,)]
     by_quantity = {q: [j for j in mine if tags[j].quantity == q] for q in OUTPUTS + (INPUT,)}
     problems = [Problem(f"tags[{q}]", f"asset {asset}", "no tag of the tag map observes it, and a fitted parameter needs it")
@@ -131,10 +150,28 @@ def align(time_s: np.ndarray, values: np.ndarray, quality: np.ndarray, tags: lis
     if empty:
         raise ConfigError(empty)
     t = (time_s[first:] - time_s[first]) * time_factor
-    dt = np.diff(t, prepend=t[0] - (np.median(np.diff(t)) if t.size > 1 else 1.0))
-    return Window(asset=asset, start_s=float(time_s[first]), time_s=t, dt_s=dt, load_factor=load, observed=observed,
+    typical = np.median(np.diff(t)) if t.size > 1 else 1.0
+    dt = np.diff(t, prepend=t[0] - typical)
+    gap = dt > GAP_FACTOR * typical
+    heat_load = _load_over_gaps(load, dt, gap, typical)
+    return Window(asset=asset, start_s=float(time_s[first]), time_s=t, dt_s=dt, load_factor=load, heat_load_factor=heat_load,
+                  observed=observed,
                   counts=counts, tags={qn: [tags[j].name for j in js] for qn, js in by_quantity.items() if js},
-                  excluded=excluded, input_held=input_held)
+                  excluded=excluded, input_held=input_held, repeated=repeated, gaps=int(gap.sum()),
+                  gap_s=float(dt[gap].sum()))
+
+
+def _load_over_gaps(load: np.ndarray, dt: np.ndarray, gap: np.ndarray, typical: float) -> np.ndarray:
+    """The load heating the motor over each interval. Over a gap the load history is unknown: a short
+    gap most likely continues what brackets it (a lift lasts a minute), so it takes the mean of the
+    readings on either side; a long one (over LONG_GAP typical intervals) spans many lifts and takes
+    the window's mean load."""
+    if not gap.any() or gap.all():
+        return load
+    before = np.concatenate([[load[0]], load[:-1]])
+    long_gap = dt > LONG_GAP * typical
+    mean = np.average(load[~gap], weights=dt[~gap])
+    return np.where(gap, np.where(long_gap, mean, 0.5 * (before + load)), load)
 
 
 def _reason(code: int) -> str:

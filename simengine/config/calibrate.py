@@ -54,6 +54,8 @@ class CalibrateConfig:
     duration_s: float = spec(3600.0, gt=0.0, doc="readings to collect: simulated s (virtual), wall s (live)")
     rate_hz: float = spec(1.0, gt=0.0, le=100.0)
     time_factor: float = spec(1.0, gt=0.0, doc="simulated s per wall s of a virtual PLC served faster than real time")
+    clock_tag: str = spec("auto", doc="a tag holding each scan's time in s, used instead of arrival times (and "
+                                      "time_factor); auto: the map's clock_s tag if it has one; empty: arrival times")
     tagmap: str = spec("", doc="tag map YAML; empty: the virtual PLC's map for the scenario")
     host: str | None = spec(None, doc="override the tag map's host (live sources)")
     port: int | None = spec(None, ge=1, le=65535)

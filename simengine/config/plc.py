@@ -29,6 +29,7 @@ class ServeConfig:
     duration_s: float | None = spec(None, gt=0.0, doc="None: until interrupted")
     seed: int = spec(0, ge=0)
     true_params: dict[str, float] = spec(default_factory=dict, doc="hidden parameters, e.g. thermal_tau_s: 1500")
+    initial_crack_m: float | None = spec(None, gt=0.0, doc="hidden crack depth at the start; None: the scenario's draw")
     faults: tuple[FaultConfig, ...] = spec(default_factory=tuple)
     opcua_secure: bool = spec(False, doc="Basic256Sha256 SignAndEncrypt + user/password only")
     certificate_dir: str = spec("results/pki", doc="where the server certificate is made or found")

@@ -120,12 +120,12 @@ class ModbusServer:
 
     # -- values ---------------------------------------------------------------
 
-    def update(self, values: np.ndarray | Mapping[int, float]) -> np.ndarray | None:
+    def update(self, values: np.ndarray | Mapping[int, float], t_s: float | None = None) -> np.ndarray | None:
         """Encode engineering values into the registers.
 
         values: an array over all tags of the map (len(tagmap.tags), in the
         tags' units; non-Modbus tags are ignored) or a mapping tag index ->
-        value for a subset. NaN/Inf and out-of-range values are served as
+        value for a subset (`t_s` is ignored: Modbus carries no time stamps). NaN/Inf and out-of-range values are served as
         given where the type can hold them (fault injection); integers are
         rounded and clipped. Returns the tag indices whose value was clipped,
         or None when frozen (nothing changed).

@@ -52,7 +52,7 @@ async def serve(source, cfg: ServeConfig, *, servers: list, log=print) -> int:
     period = 1.0 / cfg.rate_hz
     dt_sim = cfg.time_factor * period
     loop = asyncio.get_running_loop()
-    t0 = loop.time()
+    t0, wall0 = loop.time(), time.time()
     k = 0
     active: set[int] = set()
     try:
@@ -60,8 +60,9 @@ async def serve(source, cfg: ServeConfig, *, servers: list, log=print) -> int:
             elapsed = k * period
             await _apply_state_faults(servers, cfg.faults, elapsed, active)
             values = faulted(source.step(dt_sim), tagmap, cfg.faults, elapsed)
+            stamp = wall0 + elapsed  # the scan's scheduled time, as a PLC stamps its scan (even when we run late)
             for s in servers:
-                if s.running and inspect.isawaitable(done := s.update(values)):
+                if s.running and inspect.isawaitable(done := s.update(values, t_s=stamp)):
                     await done
             k += 1
             await asyncio.sleep(max(0.0, t0 + k * period - loop.time()))

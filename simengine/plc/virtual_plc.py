@@ -16,7 +16,10 @@ gauges see one stress cycle per lift. The motor starts cold (at ambient),
 as at the start of a shift.
 
 The tag map it serves is derived from the scenario: one float32 tag per
-sensor (holding registers from 0, two per tag; OPC UA node ``ns=2;s=<name>``).
+sensor (holding registers from 0, two per tag; OPC UA node ``ns=2;s=<name>``),
+and last the PLC's clock, ``<kind>.plc_clock_s`` (float64, simulated seconds
+of each scan), as many PLCs expose one: a reader can place its readings at
+the scan's time rather than at their arrival.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ UNITS = {"vibration_rms": "m/s2", "natural_frequency_hz": "Hz", "temperature_C":
 # physically possible range of each observed quantity: outside it a reading is flagged
 PHYSICAL_RANGE = {"vibration_rms": (0.0, 100.0), "natural_frequency_hz": (0.0, 1000.0), "temperature_C": (-60.0, 250.0),
                   "load_factor": (-0.5, 3.0), "crack_m": (0.0, 1.0), "damage": (0.0, 100.0), "wear": (0.0, 10.0)}
+CLOCK = "clock_s"  # the quantity of a tag holding the PLC's time of each scan
 STALE_AFTER_S = 10.0  # a noisy sensor whose value stops changing for this long is frozen
 
 _step = jax.jit(step)
@@ -89,6 +93,9 @@ class PhysicsSource:
                          "dtype": "float32", "valid_min": float(lo - margin), "valid_max": float(hi + margin),
                          "stale_after_s": STALE_AFTER_S if cfg.noise_sd > 0 else None,
                          "modbus": {"address": 2 * n}, "opcua": {"node_id": f"ns=2;s={name}"}})
+        name = f"{self.kind}.plc_clock_s"
+        tags.append({"name": name, "quantity": CLOCK, "asset": int(self.assets[0]), "unit": "s", "dtype": "float64",
+                     "modbus": {"address": 2 * len(self._sensors)}, "opcua": {"node_id": f"ns=2;s={name}"}})
         return tagmap_from_dict({"name": f"virtual-{self.kind}", "tags": tags})
 
     def _inputs(self, dt_s: float) -> AssetInputs:
@@ -118,12 +125,12 @@ class PhysicsSource:
         return {"heat_W": heat, "load_factor": load if lifting else np.zeros(self.assets.size)}
 
     def step(self, dt_s: float = 1.0) -> np.ndarray:
-        """Advance by dt_s simulated seconds; one sample per tag (NaN where a sample was lost)."""
+        """Advance by dt_s simulated seconds; one sample per tag (NaN where a sample was lost), the clock last."""
         inputs = self._inputs(dt_s)
         self.state = jax.device_get(_step(self.params, self.state, inputs, dt_s))
         obs = jax.device_get(_observe(self.params, self.state, inputs))
         self.t_s += dt_s
-        return self.sample(obs)
+        return np.append(self.sample(obs), self.t_s)
 
     def truth(self) -> dict[str, np.ndarray]:
         """The hidden state (for tests and calibration checks)."""

@@ -1,13 +1,11 @@
 """The calibration core: solver against scipy, exact Jacobians, recovery of hidden parameters, honest intervals."""
 
-import dataclasses
-
 import jax.numpy as jnp
 import numpy as np
 import pytest
 from scipy.optimize import least_squares as scipy_least_squares
 
-import simengine
+from calibration_setup import TRUTH, one_percent_noise
 from simengine.calibration import FitSpec, OUTPUTS, align, baseline_for, fit, predict, tag_gains, tags_of
 from simengine.calibration import least_squares
 from simengine.calibration.sources import record_virtual
@@ -17,20 +15,8 @@ from simengine.physics.thermal import thermal_step
 from simengine.plc.readings import Quality, QualityAssessor
 from simengine.plc.virtual_plc import PhysicsSource
 
-TRUTH = {"thermal_tau_s": 1500.0, "thermal_resistance_K_per_W": 0.0062, "natural_frequency_hz": 1.47, "vibration_rms0": 0.33}
 PHYSICAL = ("thermal_tau_s", "thermal_resistance_K_per_W", "natural_frequency_hz", "vibration_rms0")
 FULL = PHYSICAL + ("ambient_C", "initial_temp_C")
-
-
-def one_percent_noise(count: int = 1):
-    """The crane scenario with every sensor's noise at 1 % of its signal and no constant bias
-    (a bias is indistinguishable from the parameter it shifts: sensors are zeroed first)."""
-    sc = simengine.load_scenario("crane_fleet", {"fleet.count": count})
-    scale = {"temperature_C": 30.0, "natural_frequency_hz": 1.47, "vibration_rms": 0.15, "load_factor": 0.45}
-    sensors = [dataclasses.replace(s, noise_sd=0.01 * scale[s.observes] * s.gain, bias_sd=0.0,
-                                   quantisation=min(s.quantisation, 0.001 * scale[s.observes] * s.gain))
-               for s in sc.fleet.sensors]
-    return dataclasses.replace(sc, fleet=dataclasses.replace(sc.fleet, sensors=tuple(sensors)))
 
 
 def window_and_baseline(sc, recording, asset=0, window=None):

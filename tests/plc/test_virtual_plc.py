@@ -16,8 +16,11 @@ def scenario():
 def test_tag_map_has_one_float32_tag_per_sensor(scenario):
     src = PhysicsSource(scenario, [0, 2])
     m = src.tagmap()
-    assert len(m.tags) == 2 * sum(s.per_asset for s in scenario.fleet.sensors)
-    assert m.tags[0].name == "sts_crane00.boom_frequency.0" and m.tags[-1].asset == 2
+    assert len(m.tags) == 2 * sum(s.per_asset for s in scenario.fleet.sensors) + 1
+    assert m.tags[0].name == "sts_crane00.boom_frequency.0" and m.tags[-2].asset == 2
+    clock = m.tags[-1]  # the PLC's clock: simulated seconds of each scan
+    assert (clock.name, clock.dtype, clock.modbus.address) == ("sts_crane.plc_clock_s", "float64", 2 * (len(m.tags) - 1))
+    assert src.step(2.0)[-1] == 2.0 and src.step(3.0)[-1] == 5.0
     assert [t.modbus.address for t in m.tags[:3]] == [0, 2, 4]
 
 

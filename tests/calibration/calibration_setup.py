@@ -1,0 +1,36 @@
+"""Shared set-up of the calibration tests."""
+
+import dataclasses
+
+import simengine
+
+TRUTH = {"thermal_tau_s": 1500.0, "thermal_resistance_K_per_W": 0.0062, "natural_frequency_hz": 1.47, "vibration_rms0": 0.33}
+_SCALE = {"temperature_C": 30.0, "natural_frequency_hz": 1.47, "vibration_rms": 0.15, "load_factor": 0.45}
+
+
+def one_percent_noise(count: int = 1, per_asset: int | None = None):
+    """The crane scenario with every sensor's noise at 1 % of its signal and no constant bias
+    (a bias is indistinguishable from the parameter it shifts: sensors are zeroed first).
+    `per_asset` thins the sensors (fewer tags for the live protocols)."""
+    sc = simengine.load_scenario("crane_fleet", {"fleet.count": count})
+    sensors = [dataclasses.replace(s, noise_sd=0.01 * _SCALE[s.observes] * s.gain, bias_sd=0.0,
+                                   quantisation=min(s.quantisation, 0.001 * _SCALE[s.observes] * s.gain),
+                                   per_asset=per_asset or s.per_asset)
+               for s in sc.fleet.sensors]
+    return dataclasses.replace(sc, name="crane_1pct", fleet=dataclasses.replace(sc.fleet, sensors=tuple(sensors)))
+
+
+def write_scenario(scenario, conf_root):
+    """A conf tree at `conf_root` (a copy of simengine's) holding `scenario` as scenario/<name>.yaml,
+    for a `simengine` subprocess run with SIMENGINE_CONF=conf_root."""
+    import shutil
+
+    from omegaconf import OmegaConf
+
+    from simengine.api import conf_dir
+    from simengine.config import to_dict
+
+    shutil.copytree(conf_dir(), conf_root, dirs_exist_ok=True)
+    path = conf_root / "scenario" / f"{scenario.name}.yaml"
+    path.write_text("# @package _global_\n" + OmegaConf.to_yaml(OmegaConf.create(to_dict(scenario))))
+    return path

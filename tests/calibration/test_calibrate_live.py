@@ -1,0 +1,98 @@
+"""Calibration against the virtual PLC over real loopback connections, Modbus TCP and OPC UA at once.
+
+The virtual PLC runs in its own process (`simengine plc serve`, as a real PLC would) and serves one
+simulated hour at 1 Hz in 36 s of wall time (100 updates a second, each one simulated second). Both
+calibrations collect through their protocol's client concurrently and must find the hidden parameters
+within their 99 % intervals and within 1 %, with the injected bad readings excluded and counted.
+(At 95 %, four parameters on two links would see a miss by chance in about one run of five; the
+intervals' coverage itself is tested over 40 windows in test_fit.py.)
+"""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import multiprocessing
+from functools import partial
+from concurrent.futures import ProcessPoolExecutor
+
+import pytest
+from calibration_setup import TRUTH, one_percent_noise, write_scenario
+
+from simengine.calibration.job import run_job
+from simengine.config import build
+from simengine.config.calibrate import CalibrateConfig
+from simengine.plc.virtual_plc import PhysicsSource
+
+RATE_HZ, FACTOR = 100.0, 100.0  # one simulated second per update
+NEW_WELD_CRACK_M = 3.0e-4  # the scenario's median flaw, which the calibration assumes
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_listening(ports, proc, timeout_s=90.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    pending = set(ports)
+    while pending and time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()[1][-2000:]
+        for port in list(pending):
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", port)) == 0:
+                    pending.discard(port)
+        time.sleep(0.1)
+    assert not pending, f"the virtual PLC did not listen on {pending}"
+
+
+@pytest.fixture(scope="module")
+def live_jobs(tmp_path_factory):
+    scenario = one_percent_noise(per_asset=4)
+    conf = tmp_path_factory.mktemp("conf")
+    write_scenario(scenario, conf)
+    temps = [t.name for t in PhysicsSource(scenario, [0]).tagmap().tags if t.quantity == "temperature_C"]
+    ports = {"modbus": _free_port(), "opcua": _free_port()}
+    truth = ",".join(f"{k}:{v}" for k, v in TRUTH.items())
+    faults = (f"[{{at_s:8,kind:'nan',duration_s:2,tags:[{temps[0]},{temps[1]}]}},"
+              f"{{at_s:14,kind:out_of_range,duration_s:2,tags:[{temps[2]},{temps[3]}]}}]")
+    cmd = [sys.executable, "-m", "simengine", "plc", "serve", f"scenario={scenario.name}", "serve.protocols=[modbus,opcua]",
+           f"serve.modbus_port={ports['modbus']}", f"serve.opcua_port={ports['opcua']}", f"serve.rate_hz={RATE_HZ}",
+           f"serve.time_factor={FACTOR}", "serve.duration_s=55", "serve.seed=11", f"serve.true_params={{{truth}}}",
+           f"serve.initial_crack_m={NEW_WELD_CRACK_M}", f"serve.faults={faults}"]
+    proc = subprocess.Popen(cmd, env={**os.environ, "SIMENGINE_CONF": str(conf)}, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    out = tmp_path_factory.mktemp("live")
+    try:
+        _wait_listening(ports.values(), proc)
+
+        cfgs = [build(CalibrateConfig, {"source": protocol, "port": ports[protocol], "rate_hz": RATE_HZ,
+                                        "time_factor": FACTOR, "duration_s": 36.0, "out_dir": str(out / protocol),
+                                        "plots": False, "fit": {"confidence": 0.99}}) for protocol in ports]
+        # each client in its own process, as two twins would be: neither stalls the other's polls
+        with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+            jobs = dict(zip(ports, pool.map(partial(run_job, config={}), cfgs, [scenario] * 2)))
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=30)
+    return jobs
+
+
+@pytest.mark.parametrize("protocol", ["modbus", "opcua"])
+def test_live_calibration_recovers_hidden_parameters(live_jobs, protocol):
+    cal = live_jobs[protocol].calibration
+    assert cal.converged and cal.identifiable
+    assert cal.window.time_s[-1] > 3300.0  # about an hour of simulated readings
+    for name, true in TRUTH.items():
+        i = cal.names.index(name)
+        assert cal.values[i] == pytest.approx(true, rel=0.01), (protocol, name, cal.values[i])
+        assert cal.ci_low[i] <= true <= cal.ci_high[i], (protocol, name, cal.values[i], cal.sd[i])
+
+
+@pytest.mark.parametrize("protocol", ["modbus", "opcua"])
+def test_live_calibration_excludes_the_injected_bad_readings(live_jobs, protocol):
+    w = live_jobs[protocol].calibration.window
+    assert w.excluded.get("NOT_FINITE", 0) >= 2 * 100  # two tags NaN for 2 s at 100 Hz (less what was polled late)
+    assert w.excluded.get("OUT_OF_RANGE", 0) >= 2 * 100
