@@ -30,10 +30,13 @@ from simengine.calibration.model import OUTPUTS, PARAMETERS, Baseline, predict
 from simengine.calibration.window import Window, noise_sd
 from simengine.config.validate import ConfigError, Problem
 
-# which readings a parameter acts on (the fit needs good readings of at least one)
-ACTS_ON = {"thermal_tau_s": "temperature_C", "thermal_resistance_K_per_W": "temperature_C", "hoist_heat_W": "temperature_C",
-           "ambient_C": "temperature_C", "initial_temp_C": "temperature_C", "natural_frequency_hz": "natural_frequency_hz",
-           "vibration_rms0": "vibration_rms"}
+_STIFFNESS = ("natural_frequency_hz", "vibration_rms")
+# the readings each parameter acts on within a window; the fit uses those of its parameters, no others
+ACTS_ON = {"thermal_tau_s": ("temperature_C",), "thermal_resistance_K_per_W": ("temperature_C",),
+           "hoist_heat_W": ("temperature_C",), "ambient_C": ("temperature_C",), "initial_temp_C": ("temperature_C",),
+           "natural_frequency_hz": ("natural_frequency_hz",), "vibration_rms0": ("vibration_rms",),
+           "wear_vibration_gain": ("vibration_rms",), "stiffness_sensitivity": _STIFFNESS,
+           "section_depth_m": _STIFFNESS, "initial_crack_m": _STIFFNESS}
 TEMPERATURES = ("ambient_C", "initial_temp_C", "wear_reference_C")
 CONDITION_LIMIT = 1e6  # of the column-normalised Jacobian: beyond it the data do not separate the parameters
 CORRELATION_LIMIT = 0.999  # beyond it the variance of each is inflated ~500-fold by the other
@@ -73,7 +76,8 @@ class FitSpec:
         return out
 
     def needed_quantities(self) -> tuple[str, ...]:
-        return tuple(sorted({ACTS_ON[n] for n in self.parameters if n in ACTS_ON}))
+        """The readings the fitted parameters act on (a parameter acting on none warns as not identifiable)."""
+        return tuple(q for q in OUTPUTS if any(q in ACTS_ON.get(n, ()) for n in self.parameters))
 
 
 @dataclass(frozen=True)
@@ -152,13 +156,15 @@ def fit(window: Window, spec: FitSpec, baseline: Baseline) -> Calibration:
         raise ConfigError(problems)
     names = tuple(spec.parameters)
     p = len(names)
-    used = [q for q in OUTPUTS if window.counts[OUTPUTS.index(q)].sum() > 0]
+    used = [q for q in spec.needed_quantities() if window.counts[OUTPUTS.index(q)].sum() > 0]
     m_good = int(sum((window.counts[OUTPUTS.index(q)] > 0).sum() for q in used))
     if m_good < max(10 * p, 30):
         raise ConfigError([Problem("readings", f"{m_good} reading times with good outputs",
                                    f"too little data to fit {p} parameters: need at least {max(10 * p, 30)}")])
     sigma = _noise(window, spec)
     observed, weight = problem_arrays(window, sigma)
+    unused = np.array([q not in spec.needed_quantities() for q in OUTPUTS])
+    weight = jnp.where(unused[:, None], 0.0, weight)  # readings no fitted parameter acts on only add misfit
     x0 = np.array([spec.initial.get(n, baseline.value(n)) for n in names], float)
     lower = np.array([spec.lower.get(n, default_bounds(n)[0]) for n in names], float)
     upper = np.array([spec.upper.get(n, default_bounds(n)[1]) for n in names], float)
@@ -177,7 +183,7 @@ def fit(window: Window, spec: FitSpec, baseline: Baseline) -> Calibration:
     if int(sol.status) == least_squares.NOT_FINITE:
         raise ConfigError([Problem("fit.initial", dict(zip(names, x0.tolist())), least_squares.STATUS[least_squares.NOT_FINITE])])
     predicted = np.asarray(_predict(jnp.asarray(x), names, baseline, *args[1:4]))
-    return _summarise(window, spec, names, x0, sol, sigma, predicted, seconds)
+    return _summarise(window, spec, names, x0, sol, sigma, predicted, seconds, np.asarray(weight))
 
 
 def _noise(window: Window, spec: FitSpec) -> np.ndarray:
@@ -188,13 +194,13 @@ def _noise(window: Window, spec: FitSpec) -> np.ndarray:
     return np.where(np.isfinite(sigma), np.maximum(sigma, floor), 1.0)
 
 
-def _summarise(window, spec, names, x0, sol, sigma, predicted, seconds) -> Calibration:
+def _summarise(window, spec, names, x0, sol, sigma, predicted, seconds, weight) -> Calibration:
     p = len(names)
     r, J = np.asarray(sol.residuals), np.asarray(sol.jacobian)
     if spec.loss != "linear":  # the robust fit's curvature: IRLS weights at the optimum
         w = np.asarray(least_squares.robust((r / spec.f_scale) ** 2, spec.loss)[1])
         r, J = r * np.sqrt(w), J * np.sqrt(w)[:, None]
-    m = int(np.count_nonzero(np.asarray(problem_arrays(window, sigma)[1]).ravel()))
+    m = int(np.count_nonzero(weight))
     dof = max(m - p, 1)
     s2 = float(r @ r / dof)
     norms = np.linalg.norm(J, axis=0)
@@ -203,7 +209,10 @@ def _summarise(window, spec, names, x0, sol, sigma, predicted, seconds) -> Calib
     cond = float(sv[0] / sv[-1]) if sv[-1] > 0 else np.inf
     warnings, free = _identifiability(names, norms, cond, vt, sv)
     with np.errstate(divide="ignore", invalid="ignore"):
-        cov = s2 * np.linalg.pinv(J.T @ J, hermitian=True)
+        # in column-normalised coordinates: raw units span twenty decades, where a pseudo-inverse's cut-off
+        # would silently zero the variance of a weakly determined parameter
+        scale = np.where(norms > 0, 1.0 / norms, 0.0)
+        cov = s2 * scale[:, None] * np.linalg.pinv(Jn.T @ Jn, hermitian=True) * scale[None, :]
         sd = np.sqrt(np.clip(np.diag(cov), 0.0, None))
         sd[list(free)] = np.inf
         corr = cov / np.outer(sd, sd)
@@ -225,7 +234,7 @@ def _summarise(window, spec, names, x0, sol, sigma, predicted, seconds) -> Calib
         names=names, values=x, sd=sd, ci_low=x - half, ci_high=x + half, confidence=spec.confidence, covariance=cov,
         correlation=corr, initial=np.asarray(x0), status=status, message=least_squares.STATUS[status],
         evaluations=int(sol.iterations), cost=float(sol.cost), dof=dof, residual_variance=s2, condition_number=cond,
-        identifiable=not free, warnings=tuple(warnings), goodness=_goodness(window, predicted, sigma, p),
+        identifiable=not free, warnings=tuple(warnings), goodness=_goodness(window, predicted, sigma, p, spec.needed_quantities()),
         noise_sd={q: float(s) for q, s in zip(OUTPUTS, sigma) if window.counts[OUTPUTS.index(q)].sum() > 0},
         predicted=predicted, window=window, seconds=seconds, loss=spec.loss)
 
@@ -264,10 +273,12 @@ def _poorly_determined(names, x, sd, free) -> list[str]:
             for i, n in enumerate(names) if i not in free and np.isfinite(sd[i]) and sd[i] > 0.5 * abs(x[i])]
 
 
-def _goodness(window: Window, predicted: np.ndarray, sigma: np.ndarray, p: int) -> dict[str, dict[str, float]]:
+def _goodness(window: Window, predicted: np.ndarray, sigma: np.ndarray, p: int, fitted) -> dict[str, dict[str, float]]:
     out = {}
     for i, q in enumerate(OUTPUTS):
         ok = window.counts[i] > 0
+        if q not in fitted:
+            continue
         if not ok.any():
             continue
         y, f, n = window.observed[i, ok], predicted[i, ok], window.counts[i, ok]

@@ -69,7 +69,7 @@ def collect(cfg: CalibrateConfig, scenario: ScenarioConfig, path: Path, *, confi
     if cfg.source == "virtual":
         return record_virtual(virtual_source(cfg, scenario), path, duration_s=cfg.duration_s, rate_hz=cfg.rate_hz,
                               config=config, on_rows=on_rows)
-    tagmap = _tagmap(cfg, scenario)
+    tagmap = tagmap_of(cfg, scenario)
     rec = RecordConfig(protocol=cfg.source, tagmap=cfg.tagmap, host=cfg.host, port=cfg.port, rate_hz=cfg.rate_hz,
                        duration_s=cfg.duration_s, out=str(path), opcua_secure=cfg.opcua_secure,
                        certificate_dir=cfg.certificate_dir, credentials_file=cfg.credentials_file)
@@ -81,7 +81,7 @@ def collect(cfg: CalibrateConfig, scenario: ScenarioConfig, path: Path, *, confi
     return record_live(cfg.source, tagmap, rec, path, config=config, credentials=credentials, on_rows=on_rows)
 
 
-def _tagmap(cfg: CalibrateConfig, scenario: ScenarioConfig):
+def tagmap_of(cfg: CalibrateConfig, scenario: ScenarioConfig):
     from simengine.plc.tags import load_tagmap
 
     if not cfg.tagmap:
@@ -106,16 +106,20 @@ def window_of(recording: Recording, cfg: CalibrateConfig, scenario: ScenarioConf
 
 
 def clock_column(recording: Recording, clock_tag: str) -> int | None:
-    """Index of the clock tag in the recording: named, or auto (a tag of quantity clock_s), or none ("")."""
+    return clock_index(recording.quantities or [], recording.tags, clock_tag)
+
+
+def clock_index(quantities: list[str], names: list[str], clock_tag: str) -> int | None:
+    """Index of the clock tag among the tags: named, or auto (a tag of quantity clock_s), or none ("")."""
     from simengine.plc.virtual_plc import CLOCK
 
     if clock_tag == "auto":
-        return next((i for i, q in enumerate(recording.quantities or []) if q == CLOCK), None)
+        return next((i for i, q in enumerate(quantities) if q == CLOCK), None)
     if not clock_tag:
         return None
-    if clock_tag not in recording.tags:
+    if clock_tag not in names:
         raise ConfigError([Problem("clock_tag", clock_tag, "not a tag of the readings")])
-    return recording.tags.index(clock_tag)
+    return names.index(clock_tag)
 
 
 def baseline(scenario: ScenarioConfig, window: Window, *, initial_crack_m: float | None = None) -> Baseline:

@@ -92,7 +92,10 @@ def write_calibration(cal: Calibration, path: Path, *, config: dict, extra: dict
             for name, arrays in (extra or {}).items():
                 sub = f.create_group(name)
                 for key, value in arrays.items():
-                    sub.create_dataset(key, data=np.asarray(value))
+                    value = np.asarray(value)
+                    if value.dtype.kind in "UO":
+                        value = value.astype(h5py.string_dtype())
+                    sub.create_dataset(key, data=value)
             prov = f.create_group("provenance")
             prov.attrs["config"] = json.dumps(redact_secrets(to_plain(config)), default=str)
             prov.attrs.update(environment())

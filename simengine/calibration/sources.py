@@ -20,6 +20,8 @@ import dataclasses
 import math
 from pathlib import Path
 
+import numpy as np
+
 from simengine.config.plc import RecordConfig
 from simengine.plc.readings import QualityAssessor
 from simengine.plc.recorder import Recorder, Recording, read_recording
@@ -31,6 +33,7 @@ def record_virtual(source, path: Path, *, duration_s: float, rate_hz: float, con
     """Step `source` (a `PhysicsSource`) for duration_s simulated seconds at rate_hz and record its tags."""
     tagmap = source.tagmap()
     assessor = QualityAssessor(tagmap)
+    assessor.stale_s = np.maximum(assessor.stale_s, 10.0 / rate_hz)  # a stale limit means some ten readings
     tags = list(range(len(tagmap.tags)))
     dt = 1.0 / rate_hz
     with Recorder(path, tagmap, flush_interval_s=math.inf, source="virtual", config=config, on_rows=on_rows) as rec:

@@ -43,6 +43,7 @@ class ContinuousSettings:
     feature_s: float = spec(3600.0, gt=0.0, doc="the crack filter's step: one frequency feature per feature_s")
     initial_crack_sd_m: float = spec(2.0e-3, gt=0.0, doc="prior sd of the crack depth around the scenario's")
     initial_crack_m: float | None = spec(None, gt=0.0, doc="prior mean crack; None: the scenario's median flaw")
+    f0_sd_hz: float = spec(0.002, ge=0.0, doc="sd of the uncracked joint's natural frequency (an earlier calibration's)")
     rul_samples: int = spec(2000, ge=10)
     rul_horizon_years: float = spec(25.0, gt=0.0)
 

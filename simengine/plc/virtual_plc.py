@@ -102,8 +102,11 @@ class PhysicsSource:
         """Physics inputs of the next dt_s seconds for the chosen assets."""
         hourly = self.duty.inputs(self.t_s / 3600.0, 1, dt_s / 3600.0)
         pick = {f: np.asarray(getattr(hourly, f))[0, self.assets] for f in AssetInputs.__dataclass_fields__}
-        if isinstance(self.duty, LiftDuty) and dt_s < 3600.0 / self.duty.cfg.lifts_per_h:
-            pick.update(self._lift_cycle(dt_s))
+        if isinstance(self.duty, LiftDuty):
+            if dt_s < 3600.0 / self.duty.cfg.lifts_per_h:
+                pick.update(self._lift_cycle(dt_s))
+            else:  # the mean over whole lift cycles, of which the load is on the boom for half
+                pick["load_factor"] = 0.5 * pick["load_factor"]
         return AssetInputs(**pick)
 
     @property
