@@ -138,6 +138,13 @@ def problem_arrays(window: Window, sigma: np.ndarray):
     return jnp.asarray(observed), jnp.asarray(np.where(window.counts > 0, weight, 0.0))
 
 
+def fit_arrays(window: Window, spec: FitSpec, sigma: np.ndarray):
+    """`problem_arrays` with zero weight on readings no fitted parameter acts on (they would only add misfit)."""
+    observed, weight = problem_arrays(window, sigma)
+    unused = np.array([q not in spec.needed_quantities() for q in OUTPUTS])
+    return observed, jnp.where(unused[:, None], 0.0, weight)
+
+
 def window_inputs(window: Window) -> tuple:
     """The model's inputs from a window: (dt, observed load, heating load)."""
     return jnp.asarray(window.dt_s), jnp.asarray(window.load_factor), jnp.asarray(window.heat_load_factor)
@@ -162,9 +169,7 @@ def fit(window: Window, spec: FitSpec, baseline: Baseline) -> Calibration:
         raise ConfigError([Problem("readings", f"{m_good} reading times with good outputs",
                                    f"too little data to fit {p} parameters: need at least {max(10 * p, 30)}")])
     sigma = _noise(window, spec)
-    observed, weight = problem_arrays(window, sigma)
-    unused = np.array([q not in spec.needed_quantities() for q in OUTPUTS])
-    weight = jnp.where(unused[:, None], 0.0, weight)  # readings no fitted parameter acts on only add misfit
+    observed, weight = fit_arrays(window, spec, sigma)
     x0 = np.array([spec.initial.get(n, baseline.value(n)) for n in names], float)
     lower = np.array([spec.lower.get(n, default_bounds(n)[0]) for n in names], float)
     upper = np.array([spec.upper.get(n, default_bounds(n)[1]) for n in names], float)

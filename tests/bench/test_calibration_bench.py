@@ -26,7 +26,9 @@ def test_calibration_bench_quick_writes_its_figures_and_the_answers_agree(tmp_pa
         assert fig[f"max_rel_diff_params_{label}_vs_simengine_solve"] <= 1e-6
     assert fig["simengine_status"].startswith("converged")
     assert fig["simengine_evaluations (each: r and the p-column Jacobian)"] >= 2
-    assert fig["readings_times"] == 3600 and fig["residuals"] > 3600
-    for name, truth in calibration_bench.TRUTH.items():
-        assert fig[f"{name}_truth"] == truth
-        assert abs(fig[f"{name}_fitted"] / truth - 1.0) < 0.05  # near the truth, far nearer than the start
+    assert fig["readings_times"] == 3600 and fig["residuals"] == 3600  # the motor temperature, hour by second
+    for name in calibration_bench.NAMES:
+        truth = fig[f"{name}_truth"]
+        assert abs(fig[f"{name}_error_in_sd"]) < 4.0
+        if name.startswith("thermal"):  # (a relative error of a temperature in °C means nothing)
+            assert abs(fig[f"{name}_fitted"] / truth - 1.0) < 0.01  # the hidden value, from 20 % away
