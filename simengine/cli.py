@@ -161,7 +161,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from simengine.config.calibrate import CalibrateConfig
 
     keys = tuple(f.name for f in dataclasses.fields(CalibrateConfig))
-    scenario, cfg, provenance = build_parts(compose("calibrate", args.overrides), keys, CalibrateConfig, ScenarioConfig)
+    scenario, cfg, provenance = build_parts(compose("calibrate", args.overrides, "scenario"), keys, CalibrateConfig,
+                                           ScenarioConfig)
     mode = "continuous, " if cfg.continuous.enabled else ""
     print(f"simengine calibrate: {scenario.fleet.kind} asset {cfg.asset}, source {cfg.source}, {mode}"
           f"fitting {', '.join(cfg.fit.parameters)}")

@@ -18,3 +18,26 @@ def test_quick_start_names_the_two_commands():
     start = README.index("## Quick start")
     quick = README[start:README.index("##", start + 5)]
     assert "make run" in quick and "make test" in quick
+
+
+def _readme_command(prefix: str) -> list[str]:
+    """The arguments of the README's first shell command starting with `prefix` (continuations joined)."""
+    import shlex
+
+    text = README[README.index(prefix):]
+    line = text[:text.index("\n```")].split("\n#")[0]
+    return shlex.split(line.replace("\\\n", " "))[1:]
+
+
+def test_readme_calibration_commands_run_as_written(tmp_path, capsys):
+    from simengine.cli import main
+
+    one_hour = _readme_command(".venv/bin/simengine calibrate\n")
+    assert one_hour == ["calibrate"]
+    continuous = _readme_command(".venv/bin/simengine calibrate continuous.enabled=true")
+    assert main(continuous + [f"out_dir={tmp_path}", "plots=false"]) == 0
+    out = capsys.readouterr().out
+    assert "crack now" in out and "remaining life, days" in out
+    params = next(tmp_path.glob("calibrate-*/params.yaml"))
+    assert main(["fatigue", f"calibration={params}", "replicas=100", "horizon_years=1", "plots=false",
+                 f"out_dir={tmp_path}"]) == 0

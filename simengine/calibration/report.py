@@ -114,7 +114,8 @@ def summary_text(cal: Calibration) -> str:
     rows = [f"{'parameter':<28} {'value':>13} {'sd':>11}   {level} interval"]
     for n, v, s, lo, hi in zip(cal.names, cal.values, cal.sd, cal.ci_low, cal.ci_high):
         rows.append(f"{n:<28} {v:>13.6g} {s:>11.3g}   [{lo:.6g}, {hi:.6g}]")
-    rows.append(f"{cal.message}; {cal.evaluations} evaluations, {1e3 * cal.seconds:.1f} ms; "
+    rows.append(f"{cal.message}; {cal.evaluations} evaluations, {1e3 * cal.seconds:.1f} ms (the first fit of a "
+                "parameter set includes compiling it); "
                 f"residual variance {cal.residual_variance:.3f} (1 = noise as estimated)")
     for q, gof in cal.goodness.items():
         rows.append(f"  {q:<22} {gof['readings']:>8} readings  rms {gof['rms']:.4g}  R² {gof['r2']:.4f}  "
