@@ -49,7 +49,7 @@ def tags_of(recording: Recording) -> list[TagInfo]:
     return [TagInfo(*row) for row in zip(recording.tags, recording.quantities, recording.assets, recording.units)]
 
 
-GAP_FACTOR = 3.0  # an interval this many times the typical one is a gap in the readings
+GAP_FACTOR = 1.5  # an interval this many times the typical one is a gap in the readings (a scan or more missed)
 LONG_GAP = 20.0  # ... and this many, a gap that spans many lifts
 
 
