@@ -70,11 +70,16 @@ def compose(config_name: str, overrides: list[str], calibration_section: str | N
 
 def calibrated_overrides(path: str, section: str) -> dict:
     """The dotted overrides of one section of a calibrated parameter file (`simengine calibrate`)."""
+    import yaml
+
     try:
         data = OmegaConf.to_container(OmegaConf.load(path))
-    except (OSError, ValueError) as err:
-        raise ConfigError([Problem("calibration", path, f"not a readable parameter file: {err}")]) from None
+    except (OSError, ValueError, yaml.YAMLError) as err:
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise ConfigError([Problem("calibration", path, f"not a readable parameter file: {reason}")]) from None
     overrides = data.get(section) if isinstance(data, dict) else None
+    if overrides is not None and not isinstance(overrides, dict):
+        raise ConfigError([Problem(f"calibration[{section}]", path, "must be a mapping of dotted keys to values")])
     if not overrides:
         hint = " (crack-growth values come from `simengine calibrate continuous.enabled=true`)" if section == "fatigue" else ""
         raise ConfigError([Problem("calibration", path, f"holds no `{section}` parameters{hint}")])
@@ -296,6 +301,9 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as err:  # a file we cannot write, a PLC that does not answer, a port in use
         print(f"simengine: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # what was recorded so far is on disk (the recorder flushes as it goes)
+        print("simengine: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

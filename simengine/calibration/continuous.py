@@ -71,8 +71,9 @@ class Tracking:
         return out
 
     def fatigue_overrides(self) -> dict | None:
-        """`simengine fatigue` overrides from the filter's posterior: this joint's C and crack now."""
-        if self.crack_filter is None:
+        """`simengine fatigue` overrides from the filter's posterior: this joint's C and crack now
+        (none where the filter never saw a reading: that would be its prior passed off as a finding)."""
+        if self.crack_filter is None or self.life is None:
             return None
         f = self.crack_filter
         cv = float(np.sqrt(np.expm1(f.ln_paris_C_sd**2)))
@@ -84,7 +85,7 @@ class Tracking:
         fitted = sum(r.calibration is not None for r in self.refits)
         rows = [f"continuous: {len(self.refits)} re-fits ({fitted} fitted), {self.track_t_s.size} crack-filter steps"]
         rows += [f"  re-fit at {r.t_s:.0f} s refused: {r.reason}" for r in self.refits if r.calibration is None][:5]
-        if self.crack_filter is not None:
+        if self.crack_filter is not None and self.life is not None:
             f = self.crack_filter
             rows.append(f"crack now {1e3 * f.crack_m:.3f} ± {1e3 * f.crack_sd_m:.3f} mm (1 sd); Paris C {f.paris_C:.3g} "
                         f"(ln sd {f.ln_paris_C_sd:.3f})")
@@ -113,6 +114,7 @@ class Tracker:
     def __init__(self, cfg: CalibrateConfig, scenario: ScenarioConfig, spec: FitSpec, tags, *, baseline_for,
                  clock: int | None, truth=None):
         self.cfg, self.scenario, self.spec = cfg, scenario, spec
+        self.notes: list[str] = []
         self.tags, self.gains = tags, tag_gains(tags, scenario.fleet.sensors)
         self.clock, self.baseline_for, self.truth = clock, baseline_for, truth
         cont = cfg.continuous
@@ -126,6 +128,15 @@ class Tracker:
                                                                   initial_crack_sd_m=cont.initial_crack_sd_m,
                                                                   natural_frequency_sd_hz=cont.f0_sd_hz))
             self.driver_per_s = expected_driver_per_s(fleet.duty.lifts, fleet.crack.paris_m)
+            if "natural_frequency_hz" in spec.parameters:
+                # a frequency alone cannot tell a lower f0 from a deeper crack: the filter owns the frequency
+                self.spec = replace(spec, parameters=tuple(n for n in spec.parameters if n != "natural_frequency_hz"),
+                                    initial={k: v for k, v in spec.initial.items() if k != "natural_frequency_hz"})
+                self.notes.append(f"natural_frequency_hz is not re-fitted while the crack filter tracks the crack: the "
+                                  f"filter takes f0 = {fleet.vibration.natural_frequency_hz:g} Hz from the scenario "
+                                  "(calibrate the uncracked joint first and pass calibration=<params.yaml>)")
+        self.updates = 0
+        self._previous = None
         self.t0 = None
         self.rows_t, self.rows_v, self.rows_q = [], [], []
         self.refits: list[Refit] = []
@@ -148,6 +159,10 @@ class Tracker:
             self._add(float(t[k]), values[k], quality[k])
 
     def _add(self, t: float, values, quality) -> None:
+        same = self._previous is not None and np.array_equal(values, self._previous, equal_nan=True)
+        self._previous = values
+        if same:  # the same PLC scan polled twice: one reading, not two
+            return
         if self.last_refit is None:
             self.last_refit = self.last_feature = t
         self.rows_t.append(t), self.rows_v.append(values), self.rows_q.append(quality)
@@ -165,8 +180,9 @@ class Tracker:
         dt = t - self.last_feature
         self.filter.predict(dt, self.driver_per_s * dt)
         sigma = self._frequency_noise()
-        if self.feature and sigma is not None:
+        if self.feature and sigma is not None and sigma > 0:  # no noise estimate yet: predict only
             self.filter.update(float(np.mean(self.feature)), sigma**2 / len(self.feature))
+            self.updates += 1
         self.feature, self.last_feature = [], t
         self.track_t.append(t)
         self.track.append(self.filter.mean)
@@ -193,6 +209,8 @@ class Tracker:
             self.refits.append(Refit(t, fit(w, spec, self.baseline_for(w, crack))))
         except ConfigError as err:
             self.refits.append(Refit(t, None, str(err).splitlines()[-1].strip(" -")))
+        except (ValueError, ArithmeticError, np.linalg.LinAlgError) as err:  # one odd window must not end a live run
+            self.refits.append(Refit(t, None, f"{type(err).__name__}: {err}"))
 
     def finish(self, rng: np.random.Generator) -> Tracking:
         if self.rows_t and self.rows_t[-1] > self.last_refit:
@@ -201,8 +219,23 @@ class Tracker:
         if not fitted:
             reasons = "; ".join(sorted({r.reason for r in self.refits})) or "no readings"
             raise ConfigError([Problem("continuous", f"{len(self.refits)} windows", f"no window could be fitted: {reasons}")])
-        life, notes = None, []
-        if self.filter is not None:
+        life, notes = None, list(self.notes)
+        if self.filter is not None and self.updates == 0:
+            notes.append("the crack filter saw no frequency feature (a window shorter than continuous.feature_s?): "
+                         "no crack estimate, no remaining life")
+        elif self.filter is not None:
+            # the first updates test the prior: a frequency far from f0·√k(prior crack) means f0 is wrong (or the
+            # prior crack), which the filter could only read as a crack that appeared overnight
+            fc = self.filter.config
+            notes.append(f"the crack estimate is conditional on the uncracked joint's f0 = {fc.natural_frequency_hz:g} "
+                         f"± {fc.natural_frequency_sd_hz:g} Hz: a frequency alone cannot tell a lower f0 from a deeper "
+                         "crack, so a wrong f0 is read as a crack")
+            first = self.filter.innovations[:5]
+            if max(first) > 25.0:
+                notes.append(f"the first frequency features lie {np.sqrt(max(first)):.0f} sd from what the filter "
+                             f"expected: the f0 it was given ({self.filter.config.natural_frequency_hz:g} Hz) or the "
+                             "prior crack does not fit these readings, and the crack estimate is not to be trusted; "
+                             "calibrate f0 first (calibration=<params.yaml>)")
             fleet, cont = self.scenario.fleet, self.cfg.continuous
             a, C = self.filter.posterior_samples(cont.rul_samples, rng)
             critical = next((f.limit for f in fleet.physics_failures if f.quantity == "crack_m"), fleet.crack.section_depth_m)
@@ -216,6 +249,39 @@ class Tracker:
                         track_sd=np.array(self.track_sd).reshape(k, 3), crack_filter=self.filter, life=life,
                         calibration=fitted[-1], truth_crack_m=np.array(self.truth_track) if self.truth_track else None,
                         notes=notes)
+
+
+class _BesideTheLink:
+    """Hands rows to `consume` on a worker thread, in order, so a re-fit never stalls the polls."""
+
+    def __init__(self, consume):
+        import queue
+        import threading
+
+        self.consume, self.queue = consume, queue.Queue()
+        self.thread = threading.Thread(target=self._work, daemon=True)
+        self.error = None
+
+    def _work(self):
+        while (rows := self.queue.get()) is not None:
+            if self.error is None:
+                try:
+                    self.consume(*rows)
+                except BaseException as err:  # raised in the caller's thread at the end
+                    self.error = err
+
+    def __call__(self, time_s, values, quality):
+        self.queue.put((np.array(time_s), np.array(values), np.array(quality)))
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.queue.put(None)
+        self.thread.join()
+        if self.error is not None and exc[0] is None:
+            raise self.error
 
 
 def run_continuous(cfg: CalibrateConfig, scenario: ScenarioConfig, spec: FitSpec, path: Path, *, config: dict) -> Tracking:
@@ -242,8 +308,9 @@ def run_continuous(cfg: CalibrateConfig, scenario: ScenarioConfig, spec: FitSpec
     elif cfg.source == "virtual":
         record_virtual(source, path, duration_s=cfg.duration_s, rate_hz=cfg.rate_hz, config=config,
                        on_rows=tracker.add_rows, flush_every=1)
-    else:
-        job.collect(cfg, scenario, path, config=config, on_rows=tracker.add_rows)
+    else:  # a live link: fits run beside the event loop that polls, never inside it
+        with _BesideTheLink(tracker.add_rows) as feed:
+            job.collect(cfg, scenario, path, config=config, on_rows=feed)
     if not tracker.rows_t:
         raise ConfigError([Problem("readings", str(path), "no readings arrived")])
     return tracker.finish(np.random.default_rng(cfg.virtual.seed))

@@ -132,9 +132,11 @@ def _update(x, P, z, r, f0, depth, beta):
     H = jax.jacfwd(_frequency)(x, f0, depth, beta)
     S = H @ P @ H + r
     K = P @ H / S
-    x = x + K * (z - _frequency(x, f0, depth, beta))
+    innovation = z - _frequency(x, f0, depth, beta)
+    x = x + K * innovation
     I_KH = jnp.eye(3) - jnp.outer(K, H)
-    return x, I_KH @ P @ I_KH.T + r * jnp.outer(K, K)  # Joseph form: stays symmetric positive definite
+    # Joseph form: stays symmetric positive definite; innovation²/S: ~χ²(1) while the model holds
+    return x, I_KH @ P @ I_KH.T + r * jnp.outer(K, K), innovation**2 / S
 
 
 class CrackFilter:
@@ -146,6 +148,7 @@ class CrackFilter:
         sd_b = math.sqrt(c.frequency_bias_sd_hz**2 / c.frequency_sensors + c.natural_frequency_sd_hz**2)
         self._x = jnp.array([c.initial_crack_m, math.log(c.paris_C), 0.0])
         self._P = jnp.diag(jnp.array([c.initial_crack_sd_m, sd_lnC, sd_b]) ** 2)
+        self.innovations: list[float] = []  # normalised innovation² of each update (χ²(1) if the model holds)
 
     def predict(self, dt_s: float, driver: float) -> None:
         """Advance by dt_s seconds under the driver D = Σ Δσ^m (MPa^m) of that interval's cycles."""
@@ -170,9 +173,10 @@ class CrackFilter:
         if not (math.isfinite(f_var_hz2) and f_var_hz2 > 0):
             raise ValueError(f"f_var_hz2 = {f_var_hz2}: must be finite and > 0 (noise² / readings)")
         c = self.config
-        x, self._P = _update(self._x, self._P, f_mean_hz, f_var_hz2, c.natural_frequency_hz, c.section_depth_m,
-                             c.stiffness_sensitivity)
+        x, self._P, nis = _update(self._x, self._P, f_mean_hz, f_var_hz2, c.natural_frequency_hz, c.section_depth_m,
+                                  c.stiffness_sensitivity)
         self._x = x.at[0].max(_MIN_CRACK_M)
+        self.innovations.append(float(nis))
 
     @property
     def mean(self) -> np.ndarray:

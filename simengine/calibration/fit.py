@@ -66,6 +66,11 @@ class FitSpec:
         for key in ("initial", "lower", "upper"):
             out += [Problem(f"fit.{key}.{n}", v, "not a fitted parameter") for n, v in getattr(self, key).items()
                     if n not in self.parameters]
+        out += [Problem("fit.parameters", n, "acts on no reading within a window (the crack and the wear are held "
+                        "there); continuous mode's crack filter estimates the Paris coefficient")
+                for n in self.parameters if n in PARAMETERS and n not in ACTS_ON]
+        out += [Problem(f"fit.lower.{n}", float(lo), f"must lie below fit.upper.{n} ({float(self.upper[n])})")
+                for n, lo in self.lower.items() if n in self.upper and not lo < self.upper[n]]
         out += [Problem("fit.noise_sd", q, f"unknown quantity; choose from {', '.join(OUTPUTS)}")
                 for q in self.noise_sd if q not in OUTPUTS]
         out += [Problem(f"fit.noise_sd.{q}", v, "must be > 0") for q, v in self.noise_sd.items() if not v > 0]
@@ -163,8 +168,8 @@ def fit(window: Window, spec: FitSpec, baseline: Baseline) -> Calibration:
         raise ConfigError(problems)
     names = tuple(spec.parameters)
     p = len(names)
-    used = [q for q in spec.needed_quantities() if window.counts[OUTPUTS.index(q)].sum() > 0]
-    m_good = int(sum((window.counts[OUTPUTS.index(q)] > 0).sum() for q in used))
+    used = [OUTPUTS.index(q) for q in spec.needed_quantities()]
+    m_good = int(np.any(window.counts[used] > 0, axis=0).sum())
     if m_good < max(10 * p, 30):
         raise ConfigError([Problem("readings", f"{m_good} reading times with good outputs",
                                    f"too little data to fit {p} parameters: need at least {max(10 * p, 30)}")])
@@ -173,7 +178,7 @@ def fit(window: Window, spec: FitSpec, baseline: Baseline) -> Calibration:
     x0 = np.array([spec.initial.get(n, baseline.value(n)) for n in names], float)
     lower = np.array([spec.lower.get(n, default_bounds(n)[0]) for n in names], float)
     upper = np.array([spec.upper.get(n, default_bounds(n)[1]) for n in names], float)
-    outside = [Problem(f"fit.initial.{n}", x, f"must lie within its bounds [{lo}, {hi}]")
+    outside = [Problem(f"fit.initial.{n}", float(x), f"must lie within its bounds [{lo}, {hi}]")
                for n, x, lo, hi in zip(names, x0, lower, upper) if not lo <= x <= hi]
     if outside:
         raise ConfigError(outside)
@@ -193,6 +198,10 @@ def fit(window: Window, spec: FitSpec, baseline: Baseline) -> Calibration:
 
 def _noise(window: Window, spec: FitSpec) -> np.ndarray:
     estimated = noise_sd(window)
+    unknown = [q for q in spec.needed_quantities() if q not in spec.noise_sd and not np.isfinite(estimated[OUTPUTS.index(q)])]
+    if unknown:
+        raise ConfigError([Problem(f"fit.noise_sd.{q}", None, "too few readings to estimate it from the data; give it")
+                           for q in unknown])
     scale = np.nanmax(np.abs(window.observed), axis=1, initial=0.0)
     sigma = np.array([spec.noise_sd.get(q, estimated[i]) for i, q in enumerate(OUTPUTS)], float)
     floor = np.maximum(1e-9 * np.nan_to_num(scale), 1e-300)  # noise-free (simulated) readings
@@ -222,6 +231,9 @@ def _summarise(window, spec, names, x0, sol, sigma, predicted, seconds, weight) 
         sd[list(free)] = np.inf
         corr = cov / np.outer(sd, sd)
     corr[np.diag_indices(p)] = 1.0
+    for i in free:  # the data say nothing of these: no number would be honest
+        cov[i, :] = cov[:, i] = np.nan
+        corr[i, :] = corr[:, i] = np.nan
     half = stats.t.ppf(0.5 + spec.confidence / 2.0, dof) * sd
     x = np.asarray(sol.x)
     warnings += _correlated(names, corr, free) + _poorly_determined(names, x, sd, free)
@@ -229,6 +241,10 @@ def _summarise(window, spec, names, x0, sol, sigma, predicted, seconds, weight) 
     if status == least_squares.MAX_ITERATIONS:
         warnings.append(f"the fit did not converge in {spec.max_evaluations} evaluations; raise fit.max_evaluations "
                         "or start nearer (fit.initial)")
+    thermal = {"thermal_tau_s", "thermal_resistance_K_per_W", "hoist_heat_W"} & set(names)
+    if thermal and not {"ambient_C", "initial_temp_C"} <= set(names):
+        warnings.append(f"{', '.join(sorted(thermal))} fitted with the ambient or the initial temperature held at its "
+                        "start value (the first readings): unless that is known, fit ambient_C and initial_temp_C too")
     w = window
     if w.gap_s > 0.01 * (w.time_s[-1] - w.time_s[0] + w.dt_s[0]):
         warnings.append(f"readings are missing for {w.gap_s:.0f} s in {w.gaps} gaps; the model's load over them is "
@@ -275,7 +291,8 @@ def _correlated(names, corr, free) -> list[str]:
 
 def _poorly_determined(names, x, sd, free) -> list[str]:
     return [f"{n} is poorly determined: sd {sd[i]:.3g} exceeds half its value {x[i]:.3g}"
-            for i, n in enumerate(names) if i not in free and np.isfinite(sd[i]) and sd[i] > 0.5 * abs(x[i])]
+            for i, n in enumerate(names)
+            if i not in free and n not in TEMPERATURES and np.isfinite(sd[i]) and sd[i] > 0.5 * abs(x[i])]
 
 
 def _goodness(window: Window, predicted: np.ndarray, sigma: np.ndarray, p: int, fitted) -> dict[str, dict[str, float]]:

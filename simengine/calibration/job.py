@@ -124,7 +124,7 @@ def clock_index(quantities: list[str], names: list[str], clock_tag: str) -> int 
 
 def baseline(scenario: ScenarioConfig, window: Window, *, initial_crack_m: float | None = None) -> Baseline:
     """The scenario's nominal values for one asset (medians where it scatters them), the hoist's heat
-    from its lift duty, and a cold start at the first temperature readings."""
+    from its lift duty, and a cold start at the first temperature reading."""
     from simengine.plc.virtual_plc import hoist_heat_W
 
     fleet = scenario.fleet
@@ -135,10 +135,28 @@ def baseline(scenario: ScenarioConfig, window: Window, *, initial_crack_m: float
     nominal = {"paris_C": fleet.crack.paris_C.median, "wear_rate_per_s": fleet.wear.rate_per_h.median / 3600.0}
     params = type(params)(**{**params.__dict__, **{k: np.full(fleet.count, v) for k, v in nominal.items()}})
     temps = window.observed[0][np.isfinite(window.observed[0])]
-    start_C = float(np.mean(temps[:10])) if temps.size else fleet.thermal.initial_C
+    start_C = float(temps[0]) if temps.size else fleet.thermal.initial_C  # the motor may already be warming
     crack = fleet.crack.initial_flaw_m.median if initial_crack_m is None else initial_crack_m
     return baseline_for(params, 0, hoist_heat_W=hoist_heat_W(fleet.duty.lifts), ambient_C=start_C,
                         initial_temp_C=start_C, initial_crack_m=crack)
+
+
+def preflight(cfg: CalibrateConfig, scenario: ScenarioConfig, spec: FitSpec) -> None:
+    """Before minutes of live collection: the tag map has the asset, its load and the needed tags,
+    in units the scenario's sensors explain."""
+    if cfg.source not in ("modbus", "opcua"):
+        return
+    tags = list(tagmap_of(cfg, scenario).tags)
+    tag_gains(tags, scenario.fleet.sensors)
+    if cfg.asset not in {t.asset for t in tags}:
+        raise ConfigError([Problem("asset", cfg.asset, f"the tag map holds assets {sorted({t.asset for t in tags})}")])
+    try:
+        align(np.zeros(1), np.full((1, len(tags)), np.nan), np.full((1, len(tags)), Quality.NOT_FINITE, np.uint8),
+              tags, tag_gains(tags, scenario.fleet.sensors), asset=cfg.asset, needed=spec.needed_quantities())
+    except ConfigError as err:  # only the map's problems count here: no reading is good yet
+        mapped = [p for p in err.problems if p.field.startswith("tags")]
+        if mapped:
+            raise ConfigError(mapped) from None
 
 
 def output_folder(cfg: CalibrateConfig, scenario: ScenarioConfig) -> Path:
@@ -156,7 +174,19 @@ def run_job(cfg: CalibrateConfig, scenario: ScenarioConfig, *, config: dict) -> 
     problems = spec.problems()
     if problems:
         raise ConfigError(problems)
+    preflight(cfg, scenario, spec)
     folder = output_folder(cfg, scenario)
+    try:
+        return _run(cfg, scenario, spec, folder, config)
+    except BaseException:
+        if not any(folder.iterdir()):  # nothing recorded: leave no empty folder behind (readings are kept)
+            folder.rmdir()
+        raise
+
+
+def _run(cfg: CalibrateConfig, scenario: ScenarioConfig, spec: FitSpec, folder: Path, config: dict) -> JobResult:
+    from simengine.calibration.report import parameter_file, write_calibration, write_parameter_file
+
     readings = Path(cfg.hdf5) if cfg.source == "hdf5" else folder / "readings.h5"
     tracking, extra, fatigue = None, {}, None
     if cfg.continuous.enabled:

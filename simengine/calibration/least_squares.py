@@ -123,12 +123,14 @@ def solve(residual, x0, lower, upper, args=(), *, loss: str = "linear", f_scale=
         cost_new = cost_of(r_new)
         predicted = -(step @ g) - 0.5 * step @ A @ step
         gain = (c.cost - cost_new) / jnp.where(predicted > 0, predicted, 1.0)
-        accept = jnp.isfinite(cost_new) & (cost_new < c.cost)
+        # a point whose Jacobian is not finite (τ = 0 exactly: 0·∞) is no place to continue from
+        accept = jnp.isfinite(cost_new) & (cost_new < c.cost) & jnp.all(jnp.isfinite(J_new))
         r, J = jnp.where(accept, r_new, c.r), jnp.where(accept, J_new, c.J)
         damping = jnp.where(accept, c.damping * jnp.maximum(1.0 / 3.0, 1.0 - (2.0 * gain - 1.0) ** 3), c.damping * c.nu)
         nu = jnp.where(accept, 2.0, 2.0 * c.nu)
-        small_cost = accept & (c.cost - cost_new <= ftol * c.cost)
-        small_step = jnp.linalg.norm(step) <= xtol * (jnp.linalg.norm(c.x) + xtol)
+        small_cost = accept & ((c.cost - cost_new <= ftol * c.cost) | (cost_new == 0.0))
+        scale = jnp.sqrt(D)  # judge the step in the scaled variables, where every parameter counts alike
+        small_step = accept & (jnp.linalg.norm(step * scale) <= xtol * (jnp.linalg.norm(c.x * scale) + xtol))
         stuck = damping > 1e16
         status = jnp.select([small_cost, small_step, stuck], [COST_CONVERGED, STEP_CONVERGED, NO_PROGRESS], MAX_ITERATIONS)
         return _Carry(jnp.where(accept, x_new, c.x), r, J, jnp.where(accept, cost_new, c.cost), damping, nu, D,

@@ -1,7 +1,8 @@
 """What a calibration leaves behind: a parameter file for the scenarios, an HDF5 group, a summary.
 
 The parameter file (YAML) carries every fitted value with its sd and
-interval, and the dotted overrides it implies: ``scenario`` for
+interval, and the dotted overrides it implies (only values the fit vouches
+for: converged, a finite interval, no warning naming them): ``scenario`` for
 ``simengine run calibration=<file>`` and, where the crack filter ran,
 ``fatigue`` for ``simengine fatigue calibration=<file>``. Parameters of the
 window only (ambient and initial temperature, the hoist's heat) are kept
@@ -48,11 +49,19 @@ def parameter_file(cal: Calibration, *, about: dict, fatigue: dict | None = None
     """The parameter file's content (plain data)."""
     params = {n: {"value": float(v), "sd": _finite(s), "ci": [_finite(lo), _finite(hi)]}
               for n, v, s, lo, hi in zip(cal.names, cal.values, cal.sd, cal.ci_low, cal.ci_high)}
-    scenario = {SCENARIO_KEYS[n]: float(v) for n, v, s in zip(cal.names, cal.values, cal.sd)
-                if n in SCENARIO_KEYS and np.isfinite(s)}
+    scenario = {SCENARIO_KEYS[n]: float(v) for n, v in zip(cal.names, cal.values) if n in trusted(cal)}
     return {"calibration": {**about, "confidence": cal.confidence, "parameters": params,
                             "residual_variance": cal.residual_variance, "warnings": list(cal.warnings)},
             "scenario": scenario, "fatigue": fatigue or {}}
+
+
+def trusted(cal: Calibration) -> list[str]:
+    """Fitted scenario parameters fit to override a scenario: the fit converged, the value has a finite
+    interval and no warning names it (not identifiable, poorly determined, on a bound)."""
+    if not cal.converged:
+        return []
+    return [n for n, sd in zip(cal.names, cal.sd) if n in SCENARIO_KEYS and np.isfinite(sd)
+            and not any(n in w for w in cal.warnings)]
 
 
 def write_parameter_file(content: dict, path: Path) -> Path:

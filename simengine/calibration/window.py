@@ -8,7 +8,8 @@ good values of a quantity are averaged. For least squares this loses nothing:
 means, weighted by √n, is the fit to every reading. Readings flagged bad
 (`simengine.plc.readings.Quality`) or not finite are excluded and counted by
 reason. The measured load factor is the model's input; where no load tag is
-good at a time, the last good value is held (and counted). A row equal to
+good at a time, the last good value is held (and counted); a tag absent from a
+row (an OPC UA subscription reports changes only) holds its last value. A row equal to
 the one before in every tag is the same PLC scan polled twice and is
 dropped (and counted): kept, it would understate the noise. Over a gap in
 the readings (a link down, polls missed) the load is unknown: the model
@@ -44,11 +45,12 @@ class TagInfo(NamedTuple):
 
 def tags_of(recording: Recording) -> list[TagInfo]:
     if recording.quantities is None or recording.assets is None:
-        raise ConfigError([Problem("hdf5.path", "a recording without tag quantities",
+        raise ConfigError([Problem("hdf5", "a recording without tag quantities",
                                    "record it again with `simengine plc record` (it stores each tag's quantity and asset)")])
     return [TagInfo(*row) for row in zip(recording.tags, recording.quantities, recording.assets, recording.units)]
 
 
+MISSING = 255  # the recorder's code for a tag absent from a row
 GAP_FACTOR = 1.5  # an interval this many times the typical one is a gap in the readings (a scan or more missed)
 LONG_GAP = 20.0  # ... and this many, a gap that spans many lifts
 
@@ -70,7 +72,7 @@ class Window:
     input_held: int  # reading times where no load tag was good and the last load was held
     repeated: int = 0  # rows dropped as a second read of the same PLC scan
     gaps: int = 0  # intervals longer than GAP_FACTOR typical ones (a link down, polls missed)
-    gap_s: float = 0.0  # model seconds spent in them
+    gap_s: float = 0.0  # model seconds missed in them (beyond a typical interval each)
 
     @property
     def n(self) -> int:
@@ -81,14 +83,26 @@ class Window:
 
 
 def tag_gains(tags: list[TagInfo], sensors) -> dict[str, float]:
-    """Gain of each tag (its unit per physical unit), from the scenario sensor observing the same
-    quantity in the same unit; 1 where the tag reports the physical quantity itself."""
+    """Gain of each tag the model uses (its unit per physical unit): from the scenario sensor observing the
+    same quantity in the same unit, 1 where the tag reports the physical quantity in its own unit.
+    A tag in any other unit (a hoist load in kN, a temperature in °F) is refused, not guessed."""
     from simengine.plc.virtual_plc import UNITS
 
-    gains = {}
+    gains, problems = {}, []
     for tag in tags:
+        if tag.quantity not in OUTPUTS + (INPUT,):
+            continue
         match = [s.gain for s in sensors if s.observes == tag.quantity and (s.unit or UNITS[s.observes]) == tag.unit]
-        gains[tag.name] = float(match[0]) if match else 1.0
+        if match:
+            gains[tag.name] = float(match[0])
+        elif tag.unit == UNITS[tag.quantity]:
+            gains[tag.name] = 1.0
+        else:
+            known = sorted({s.unit or UNITS[s.observes] for s in sensors if s.observes == tag.quantity} | {UNITS[tag.quantity]})
+            problems.append(Problem(f"tags[{tag.name}].unit", tag.unit, f"no sensor of the scenario reports "
+                                    f"{tag.quantity} in it; use one of {', '.join(known)} (or add such a sensor)"))
+    if problems:
+        raise ConfigError(problems)
     return gains
 
 
@@ -100,9 +114,12 @@ def align(time_s: np.ndarray, values: np.ndarray, quality: np.ndarray, tags: lis
     Raises ConfigError, naming the quantity and the rule, where a needed quantity has no
     tag or no good reading, or the load input is missing.
     """
+    if len(time_s) == 0:
+        raise ConfigError([Problem("readings", "0 rows", "no readings arrived (see the recording's gaps: "
+                                   "a PLC that did not answer, a wrong host or port)")])
     order = np.argsort(np.asarray(time_s, float), kind="stable")
     time_s = np.asarray(time_s, float)[order]
-    values, quality = np.asarray(values, float)[order], np.asarray(quality)[order]
+    values, quality = _hold_missing(np.asarray(values, float)[order], np.asarray(quality)[order])
     # A repeated time stamp is the same reading; a row equal to the one before in every tag is the same
     # PLC scan polled twice (a poll faster than the PLC updates): counting it twice would understate the noise.
     same = np.all((values[1:] == values[:-1]) | (np.isnan(values[1:]) & np.isnan(values[:-1])), axis=1)
@@ -158,7 +175,21 @@ def align(time_s: np.ndarray, values: np.ndarray, quality: np.ndarray, tags: lis
                   observed=observed,
                   counts=counts, tags={qn: [tags[j].name for j in js] for qn, js in by_quantity.items() if js},
                   excluded=excluded, input_held=input_held, repeated=repeated, gaps=int(gap.sum()),
-                  gap_s=float(dt[gap].sum()))
+                  gap_s=float((dt[gap] - typical).sum()))
+
+
+def _hold_missing(values: np.ndarray, quality: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A tag absent from a row (quality 255: an OPC UA subscription reports changes only) still holds
+    its last value: carry value and quality forward. Before its first report it stays missing."""
+    absent = quality == MISSING
+    if not absent.any():
+        return values, quality
+    rows = np.where(absent, 0, np.arange(len(values))[:, None])
+    last = np.maximum.accumulate(rows, axis=0)
+    cols = np.arange(values.shape[1])[None, :]
+    held_q = quality[last, cols]
+    never = absent & (last == 0) & (quality[0][None, :] == MISSING)
+    return values[last, cols], np.where(never, MISSING, held_q)
 
 
 def _load_over_gaps(load: np.ndarray, dt: np.ndarray, gap: np.ndarray, typical: float) -> np.ndarray:
@@ -175,7 +206,7 @@ def _load_over_gaps(load: np.ndarray, dt: np.ndarray, gap: np.ndarray, typical: 
 
 
 def _reason(code: int) -> str:
-    return Quality(code).name if code in Quality._value2member_map_ else "MISSING"  # a tag absent from its row
+    return Quality(code).name if code in Quality._value2member_map_ else "MISSING"  # never reported
 
 
 def _reasons(excluded: dict[str, int]) -> str:
@@ -195,5 +226,8 @@ def noise_sd(window: Window) -> np.ndarray:
             continue
         y, n = window.observed[i, ok], window.counts[i, ok]
         d = np.diff(y) / np.sqrt(1.0 / n[1:] + 1.0 / n[:-1])
-        out[i] = 1.4826 * np.median(np.abs(d - np.median(d)))
+        steps = np.abs(np.diff(y))
+        resolution = steps[steps > 0].min() if np.any(steps > 0) else 0.0
+        # a quantised reading whose noise is below its step: the rounding itself is the noise, step/√12
+        out[i] = max(1.4826 * np.median(np.abs(d - np.median(d))), resolution / np.sqrt(12.0))
     return out

@@ -57,6 +57,7 @@ from simengine.plc.codec import INT_RANGE
 from simengine.plc.opcua_server import VARIANT
 from simengine.plc.readings import Quality, QualityAssessor, ReadingBlock, comm_failure
 from simengine.plc.secrets import Credentials, redact_passwords
+from simengine.results.provenance import redact_url
 from simengine.plc.tags import TagMap
 
 log = logging.getLogger(__name__)
@@ -126,6 +127,7 @@ class OpcUaClient:
                  on_block: Callable[[ReadingBlock], object] | None = None):
         self.config = build(OpcUaClientConfig, to_dict(config or OpcUaClientConfig()))
         self.tagmap, self.credentials, self.url = tagmap, credentials, self.config.url or tagmap.endpoint.opcua_url
+        self.url_shown = redact_url(self.url)  # what logs and messages may show: no password
         if credentials is not None:
             redact_passwords()
         all_tags = tagmap.tags
@@ -184,7 +186,7 @@ class OpcUaClient:
         if tag.access != "read_write":
             raise PermissionError(f"tag {name!r} has access {tag.access!r}: the twin writes only to read_write tags")
         if not self.config.writes_enabled:
-            raise PermissionError(f"writing tag {name!r} refused: writes_enabled is False for {self.url}")
+            raise PermissionError(f"writing tag {name!r} refused: writes_enabled is False for {self.url_shown}")
         raw = (value - tag.offset) / tag.scale
         if tag.dtype in INT_RANGE:
             lo, hi = INT_RANGE[tag.dtype]
@@ -193,7 +195,7 @@ class OpcUaClient:
             raw = int(round(raw))
         link = next(link for link in self._links if i in link.tags)
         if link.client is None:
-            raise ConnectionError(f"cannot write tag {name!r}: link {link.number} to {self.url} is down")
+            raise ConnectionError(f"cannot write tag {name!r}: link {link.number} to {self.url_shown} is down")
         try:
             await link.client.get_node(self.nodeids[i]).write_value(ua.DataValue(ua.Variant(raw, VARIANT[tag.dtype])))
         except (ua.uaerrors.BadUserAccessDenied, ua.uaerrors.BadNotWritable) as exc:
@@ -282,16 +284,16 @@ class _Link:
         except ua.UaStatusCodeError as exc:
             name = type(exc).__name__
             if name not in _REFUSALS:
-                raise ConnectionError(f"OPC UA server {owner.url} failed the connection: {name}") from None
+                raise ConnectionError(f"OPC UA server {owner.url_shown} failed the connection: {name}") from None
             who = f"user {owner.credentials.user!r}" if owner.credentials else "an anonymous login"
-            raise PermissionError(f"OPC UA server {owner.url} refused {who}: {name} ({_REFUSALS[name]})") from None
+            raise PermissionError(f"OPC UA server {owner.url_shown} refused {who}: {name} ({_REFUSALS[name]})") from None
         except ua.UaError as exc:  # no endpoint with this security, or not the pinned server certificate
             if "No matching endpoints" in str(exc):
-                raise PermissionError(f"OPC UA server {owner.url} offers no endpoint for security = "
+                raise PermissionError(f"OPC UA server {owner.url_shown} offers no endpoint for security = "
                                       f"{cfg.security!r}: {exc}") from None
-            raise PermissionError(f"OPC UA connection to {owner.url} failed a security check: {exc}") from None
+            raise PermissionError(f"OPC UA connection to {owner.url_shown} failed a security check: {exc}") from None
         except (OSError, asyncio.TimeoutError) as exc:
-            raise ConnectionError(f"cannot reach OPC UA server {owner.url}: {exc!r}") from None
+            raise ConnectionError(f"cannot reach OPC UA server {owner.url_shown}: {redact_url(repr(exc))}") from None
         self.client = client
         self.clock, self.clock_since = None, time.monotonic()
         chunks = np.array_split(self.tags, max(1, math.ceil(len(self.tags) / cfg.tags_per_subscription)))
@@ -334,7 +336,7 @@ class _Link:
                     await self._check()
             gap = Gap(self.silent_since or time.time(), None, self.reason or "connection lost", self.number)
             self.owner.gaps.append(gap)
-            log.warning("OPC UA link %d to %s lost (%s); reconnecting", self.number, self.owner.url, gap.reason)
+            log.warning("OPC UA link %d to %s lost (%s); reconnecting", self.number, self.owner.url_shown, gap.reason)
             self.owner._emit(comm_failure(time.time(), self.tags))  # now: rows before it may be written already
             await self.close()
             delay = cfg.reconnect_initial_s
@@ -349,7 +351,7 @@ class _Link:
                     delay = min(2 * delay, cfg.reconnect_max_s)
             gap.end_s = time.time()
             self.reason, self.silent_since = "", None
-            log.warning("OPC UA link %d to %s is back after %.1f s", self.number, self.owner.url, gap.end_s - gap.start_s)
+            log.warning("OPC UA link %d to %s is back after %.1f s", self.number, self.owner.url_shown, gap.end_s - gap.start_s)
 
     async def _check(self) -> None:
         """The watchdog tick: silent subscriptions or a stopped server clock mean a lost link;
@@ -438,7 +440,7 @@ class _TagSubscription(Subscription):
         for tag, status in refused:
             owner.unavailable[owner.tagmap.tags[tag].name] = status.name
         if refused:
-            log.warning("OPC UA server %s refused %d tags, e.g. %s", owner.url, len(refused), refused[0][1].name)
+            log.warning("OPC UA server %s refused %d tags, e.g. %s", owner.url_shown, len(refused), refused[0][1].name)
             owner._emit(comm_failure(time.time(), np.array([t for t, _ in refused])))
 
     async def publish_callback(self, publish_result: ua.PublishResult) -> None:

@@ -7,6 +7,7 @@ import importlib.metadata
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -37,7 +38,15 @@ def redact_secrets(obj):
     if isinstance(obj, (list, tuple)):
         items = [redact_secrets(v) for v in obj]
         return tuple(items) if isinstance(obj, tuple) else items
-    return obj
+    return redact_url(obj) if isinstance(obj, str) else obj
+
+
+_URL_PASSWORD = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^/\s:@]*):[^/\s@]*@", re.IGNORECASE)
+
+
+def redact_url(text: str) -> str:
+    """`text` with the password of any URL's user info replaced (opc.tcp://user:***@host/)."""
+    return _URL_PASSWORD.sub(rf"\1:{REDACTED}@", text)
 
 
 def to_plain(obj):
