@@ -183,17 +183,42 @@ def fit(window: Window, spec: FitSpec, baseline: Baseline) -> Calibration:
     if outside:
         raise ConfigError(outside)
     residual = residual_function(names)
-    args = (baseline, *window_inputs(window), observed, weight)
+    inputs = window_inputs(window)
+
+    def solve(start, weight):
+        return jax.block_until_ready(least_squares.solve(
+            residual, jnp.asarray(start), jnp.asarray(lower), jnp.asarray(upper), (baseline, *inputs, observed, weight),
+            loss=spec.loss, f_scale=spec.f_scale, max_evaluations=spec.max_evaluations))
+
     started = time.perf_counter()
-    sol = jax.block_until_ready(least_squares.solve(residual, jnp.asarray(x0), jnp.asarray(lower), jnp.asarray(upper), args,
-                                                    loss=spec.loss, f_scale=spec.f_scale,
-                                                    max_evaluations=spec.max_evaluations))
-    seconds = time.perf_counter() - started
-    x = np.asarray(sol.x)
+    sol = solve(x0, weight)
     if int(sol.status) == least_squares.NOT_FINITE:
         raise ConfigError([Problem("fit.initial", dict(zip(names, x0.tolist())), least_squares.STATUS[least_squares.NOT_FINITE])])
+    # A model-free noise estimate misses what the model cannot explain (a noisy measured input, say): where a
+    # quantity's residuals say its sd is off by over 10 %, take theirs and fit again from the answer, so that each
+    # quantity weighs as much as it deserves and its parameters' intervals are its own (feasible weighted LS).
+    ratio = _chi2_per_quantity(np.asarray(sol.residuals), window, spec)
+    if spec.loss == "linear" and np.any(np.abs(ratio - 1.0) > 0.1):
+        sigma = sigma * np.sqrt(ratio)
+        observed, weight = fit_arrays(window, spec, sigma)
+        sol = solve(np.asarray(sol.x), weight)
+    seconds = time.perf_counter() - started
+    x = np.asarray(sol.x)
+    args = (baseline, *inputs, observed, weight)
     predicted = np.asarray(_predict(jnp.asarray(x), names, baseline, *args[1:4]))
     return _summarise(window, spec, names, x0, sol, sigma, predicted, seconds, np.asarray(weight))
+
+
+def _chi2_per_quantity(residuals: np.ndarray, window: Window, spec: FitSpec) -> np.ndarray:
+    """Σr²/n of each quantity's weighted residuals (len(OUTPUTS),); 1 where a quantity is not fitted
+    or its sd was given (`fit.noise_sd`)."""
+    r = residuals.reshape(len(OUTPUTS), -1)
+    out = np.ones(len(OUTPUTS))
+    for i, q in enumerate(OUTPUTS):
+        n = int(np.count_nonzero(window.counts[i]))
+        if q in spec.needed_quantities() and q not in spec.noise_sd and n > 0:
+            out[i] = float(r[i] @ r[i]) / n
+    return out
 
 
 def _noise(window: Window, spec: FitSpec) -> np.ndarray:
