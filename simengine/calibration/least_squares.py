@@ -17,7 +17,9 @@ is a `lax.while_loop`: no Python, no dispatch per iteration.
 
 Losses ρ(z), z = (r/f)²: ``linear`` z; ``huber`` z for z ≤ 1, else 2√z - 1;
 ``soft_l1`` 2(√(1+z) - 1); ``cauchy`` ln(1+z) (the ones of
-`scipy.optimize.least_squares`, with the same meaning of f_scale).
+`scipy.optimize.least_squares`, with the same meaning of f_scale). The stopping
+tolerances default to scipy's: ftol (relative fall of the cost in an accepted
+step) and xtol (relative size of an accepted step, in scaled variables) 1e-8.
 """
 
 from __future__ import annotations
@@ -85,7 +87,7 @@ class _Carry(NamedTuple):
 
 @partial(jax.jit, static_argnames=("residual", "loss", "max_evaluations"))
 def solve(residual, x0, lower, upper, args=(), *, loss: str = "linear", f_scale=1.0, max_evaluations: int = 200,
-          ftol=1e-10, xtol=1e-10) -> Solution:
+          ftol=1e-8, xtol=1e-8) -> Solution:
     """Minimise the robust cost of `residual(x, *args)` within [lower, upper] from x0 (all (p,))."""
 
     def cost_of(r):

@@ -56,7 +56,7 @@ def test_solver_matches_scipy_least_squares(loss):
     y[::37] += 2.0  # outliers, for the robust losses
     x0 = np.array([1.0, 1.0, 0.0])
     ours = least_squares.solve(_decay, jnp.asarray(x0), jnp.full(3, -np.inf), jnp.full(3, np.inf), (t, y), loss=loss,
-                               f_scale=0.1)
+                               f_scale=0.1, ftol=1e-13, xtol=1e-13)
     ref = scipy_least_squares(lambda x: np.asarray(_decay(x, t, y)), x0, loss=loss, f_scale=0.1, xtol=1e-14, ftol=1e-14,
                               gtol=1e-14)
     assert int(ours.status) > 0
@@ -67,7 +67,8 @@ def test_solver_respects_bounds_like_scipy():
     t = np.linspace(0.0, 10.0, 200)
     y = 3.0 * np.exp(-t / 2.5) + 0.5
     lower, upper = np.array([0.0, 0.0, 0.8]), np.array([10.0, 10.0, 2.0])  # the offset's truth (0.5) is excluded
-    ours = least_squares.solve(_decay, jnp.array([1.0, 1.0, 1.0]), jnp.asarray(lower), jnp.asarray(upper), (t, y))
+    ours = least_squares.solve(_decay, jnp.array([1.0, 1.0, 1.0]), jnp.asarray(lower), jnp.asarray(upper), (t, y),
+                               ftol=1e-13, xtol=1e-13)
     ref = scipy_least_squares(lambda x: np.asarray(_decay(x, t, y)), [1.0, 1.0, 1.0], bounds=(lower, upper), xtol=1e-14,
                               ftol=1e-14, gtol=1e-14)
     assert np.asarray(ours.x)[2] == 0.8
