@@ -288,7 +288,6 @@ def run_continuous(cfg: CalibrateConfig, scenario: ScenarioConfig, spec: FitSpec
     """Collect (or replay) readings into `path`, feeding a Tracker as rows are written."""
     from simengine.calibration import job
     from simengine.calibration.sources import record_virtual
-    from simengine.plc.recorder import read_recording
 
     truth = None
     if cfg.source == "hdf5":

@@ -26,6 +26,7 @@ import numpy as np
 from scipy import stats
 
 from simengine.calibration import least_squares
+from simengine.calibration.diagnostics import TEMPERATURES, correlated, goodness, identifiability, poorly_determined
 from simengine.calibration.model import OUTPUTS, PARAMETERS, Baseline, predict
 from simengine.calibration.window import Window, noise_sd
 from simengine.config.validate import ConfigError, Problem
@@ -37,9 +38,6 @@ ACTS_ON = {"thermal_tau_s": ("temperature_C",), "thermal_resistance_K_per_W": ("
            "natural_frequency_hz": ("natural_frequency_hz",), "vibration_rms0": ("vibration_rms",),
            "wear_vibration_gain": ("vibration_rms",), "stiffness_sensitivity": _STIFFNESS,
            "section_depth_m": _STIFFNESS, "initial_crack_m": _STIFFNESS}
-TEMPERATURES = ("ambient_C", "initial_temp_C", "wear_reference_C")
-CONDITION_LIMIT = 1e6  # of the column-normalised Jacobian: beyond it the data do not separate the parameters
-CORRELATION_LIMIT = 0.999  # beyond it the variance of each is inflated ~500-fold by the other
 
 
 @dataclass(frozen=True)
@@ -246,7 +244,7 @@ def _summarise(window, spec, names, x0, sol, sigma, predicted, seconds, weight) 
     Jn = J / np.where(norms > 0, norms, 1.0)
     _, sv, vt = np.linalg.svd(Jn, full_matrices=False)
     cond = float(sv[0] / sv[-1]) if sv[-1] > 0 else np.inf
-    warnings, free = _identifiability(names, norms, cond, vt, sv)
+    warnings, free = identifiability(names, norms, cond, vt, sv)
     with np.errstate(divide="ignore", invalid="ignore"):
         # in column-normalised coordinates: raw units span twenty decades, where a pseudo-inverse's cut-off
         # would silently zero the variance of a weakly determined parameter
@@ -261,7 +259,7 @@ def _summarise(window, spec, names, x0, sol, sigma, predicted, seconds, weight) 
         corr[i, :] = corr[:, i] = np.nan
     half = stats.t.ppf(0.5 + spec.confidence / 2.0, dof) * sd
     x = np.asarray(sol.x)
-    warnings += _correlated(names, corr, free) + _poorly_determined(names, x, sd, free)
+    warnings += correlated(names, corr, free) + poorly_determined(names, x, sd, free)
     status = int(sol.status)
     if status == least_squares.MAX_ITERATIONS:
         warnings.append(f"the fit did not converge in {spec.max_evaluations} evaluations; raise fit.max_evaluations "
@@ -280,58 +278,10 @@ def _summarise(window, spec, names, x0, sol, sigma, predicted, seconds, weight) 
         names=names, values=x, sd=sd, ci_low=x - half, ci_high=x + half, confidence=spec.confidence, covariance=cov,
         correlation=corr, initial=np.asarray(x0), status=status, message=least_squares.STATUS[status],
         evaluations=int(sol.iterations), cost=float(sol.cost), dof=dof, residual_variance=s2, condition_number=cond,
-        identifiable=not free, warnings=tuple(warnings), goodness=_goodness(window, predicted, sigma, p, spec.needed_quantities()),
+        identifiable=not free, warnings=tuple(warnings), goodness=goodness(window, predicted, sigma, p, spec.needed_quantities()),
         noise_sd={q: float(s) for q, s in zip(OUTPUTS, sigma) if window.counts[OUTPUTS.index(q)].sum() > 0},
         predicted=predicted, window=window, seconds=seconds, loss=spec.loss)
 
 
 def _bounds(spec, names):
     return ([spec.lower.get(n, default_bounds(n)[0]) for n in names], [spec.upper.get(n, default_bounds(n)[1]) for n in names])
-
-
-def _identifiability(names, norms, cond, vt, sv) -> tuple[list[str], set[int]]:
-    warnings, free = [], set()
-    for i, n in enumerate(names):
-        if norms[i] == 0:
-            free.add(i)
-            warnings.append(f"not identifiable: {n} has no effect on these readings")
-    if cond > CONDITION_LIMIT:
-        for k in np.nonzero(sv < sv[0] / CONDITION_LIMIT)[0]:
-            weights = vt[k]
-            members = [i for i in np.argsort(-np.abs(weights)) if abs(weights[i]) > 0.1]
-            free.update(members)
-            combo = " ".join(f"{weights[i]:+.2f}·{names[i]}" for i in members)
-            warnings.append(f"not identifiable: the readings do not determine the combination {combo} "
-                            f"(scaled Jacobian condition number {cond:.2g} > {CONDITION_LIMIT:g}); fix one of "
-                            f"{', '.join(names[i] for i in members)} or add readings that separate them")
-    return warnings, free
-
-
-def _correlated(names, corr, free) -> list[str]:
-    p = len(names)
-    return [f"{names[i]} and {names[j]} are strongly correlated (r = {corr[i, j]:+.4f}): the data determine them mostly together"
-            for i in range(p) for j in range(i + 1, p)
-            if i not in free and j not in free and abs(corr[i, j]) > CORRELATION_LIMIT]
-
-
-def _poorly_determined(names, x, sd, free) -> list[str]:
-    return [f"{n} is poorly determined: sd {sd[i]:.3g} exceeds half its value {x[i]:.3g}"
-            for i, n in enumerate(names)
-            if i not in free and n not in TEMPERATURES and np.isfinite(sd[i]) and sd[i] > 0.5 * abs(x[i])]
-
-
-def _goodness(window: Window, predicted: np.ndarray, sigma: np.ndarray, p: int, fitted) -> dict[str, dict[str, float]]:
-    out = {}
-    for i, q in enumerate(OUTPUTS):
-        ok = window.counts[i] > 0
-        if q not in fitted:
-            continue
-        if not ok.any():
-            continue
-        y, f, n = window.observed[i, ok], predicted[i, ok], window.counts[i, ok]
-        res = y - f
-        ss_tot = float(np.sum(n * (y - np.average(y, weights=n)) ** 2))
-        out[q] = {"readings": int(n.sum()), "times": int(ok.sum()), "rms": float(np.sqrt(np.average(res**2, weights=n))),
-                  "r2": 1.0 - float(np.sum(n * res**2)) / ss_tot if ss_tot > 0 else float("nan"),
-                  "chi2_reduced": float(np.sum(n * res**2) / sigma[i] ** 2 / max(ok.sum() - 1, 1))}
-    return out

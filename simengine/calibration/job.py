@@ -168,8 +168,6 @@ def output_folder(cfg: CalibrateConfig, scenario: ScenarioConfig) -> Path:
 
 def run_job(cfg: CalibrateConfig, scenario: ScenarioConfig, *, config: dict) -> JobResult:
     """Collect, fit, write. Continuous mode (cfg.continuous.enabled) re-fits as readings stream in."""
-    from simengine.calibration.report import parameter_file, write_calibration, write_parameter_file
-
     spec = fit_spec(cfg)
     problems = spec.problems()
     if problems:
