@@ -137,6 +137,7 @@ class Tracker:
                                   "(calibrate the uncracked joint first and pass calibration=<params.yaml>)")
         self.updates = 0
         self._previous = None
+        self._pooled_ss, self._pooled_dof = 0.0, 0
         self.t0 = None
         self.rows_t, self.rows_v, self.rows_q = [], [], []
         self.refits: list[Refit] = []
@@ -191,11 +192,16 @@ class Tracker:
             self.truth_track.append(self.truth())
 
     def _frequency_noise(self) -> float | None:
-        """One reading's sd: the latest fit's model-free estimate, else the spread of this feature window."""
+        """One reading's sd: the latest fit's model-free estimate, else the spread within the feature windows
+        so far, pooled once it has 30 degrees of freedom (a spread of four readings can be ten times too
+        small, and the filter would believe it); None until then, and the filter only predicts."""
         last = next((r.calibration for r in reversed(self.refits) if r.calibration is not None), None)
         if last is not None and "natural_frequency_hz" in last.noise_sd:
             return last.noise_sd["natural_frequency_hz"]
-        return float(np.std(self.feature, ddof=1)) if len(self.feature) >= 3 else None
+        if len(self.feature) >= 2:
+            self._pooled_ss += float(np.var(self.feature) * len(self.feature))
+            self._pooled_dof += len(self.feature) - 1
+        return float(np.sqrt(self._pooled_ss / self._pooled_dof)) if self._pooled_dof >= 30 else None
 
     def _refit(self, t: float) -> None:
         self.last_refit = t

@@ -20,6 +20,13 @@ def one_percent_noise(count: int = 1, per_asset: int | None = None):
     return dataclasses.replace(sc, name="crane_1pct", fleet=dataclasses.replace(sc.fleet, sensors=tuple(sensors)))
 
 
+def thinned(per_asset: int):
+    """The crane scenario as it is, but `per_asset` sensors of each kind (fewer tags for a fast live link)."""
+    sc = simengine.load_scenario("crane_fleet", {"fleet.count": 1})
+    sensors = tuple(dataclasses.replace(s, per_asset=per_asset) for s in sc.fleet.sensors)
+    return dataclasses.replace(sc, name="crane_thin", fleet=dataclasses.replace(sc.fleet, sensors=sensors))
+
+
 def write_scenario(scenario, conf_root):
     """A conf tree at `conf_root` (a copy of simengine's) holding `scenario` as scenario/<name>.yaml,
     for a `simengine` subprocess run with SIMENGINE_CONF=conf_root."""
