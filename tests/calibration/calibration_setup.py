@@ -1,6 +1,8 @@
 """Shared set-up of the calibration tests."""
 
 import dataclasses
+import socket
+import time
 
 import simengine
 
@@ -41,3 +43,22 @@ def write_scenario(scenario, conf_root):
     path = conf_root / "scenario" / f"{scenario.name}.yaml"
     path.write_text("# @package _global_\n" + OmegaConf.to_yaml(OmegaConf.create(to_dict(scenario))))
     return path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_listening(ports, proc, timeout_s=90.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    pending = set(ports)
+    while pending and time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()[1][-2000:]
+        for port in list(pending):
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", port)) == 0:
+                    pending.discard(port)
+        time.sleep(0.1)
+    assert not pending, f"the virtual PLC did not listen on {pending}"

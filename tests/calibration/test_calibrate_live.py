@@ -15,16 +15,14 @@ spoil the answer.
 """
 
 import os
-import socket
 import subprocess
 import sys
-import time
 import multiprocessing
 from functools import partial
 from concurrent.futures import ProcessPoolExecutor
 
 import pytest
-from calibration_setup import TRUTH, one_percent_noise, write_scenario
+from calibration_setup import TRUTH, free_port, one_percent_noise, wait_listening, write_scenario
 
 from simengine.calibration.job import run_job
 from simengine.config import build
@@ -35,32 +33,13 @@ RATE_HZ, FACTOR = 100.0, 100.0  # one simulated second per update
 NEW_WELD_CRACK_M = 3.0e-4  # the scenario's median flaw, which the calibration assumes
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_listening(ports, proc, timeout_s=90.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    pending = set(ports)
-    while pending and time.monotonic() < deadline:
-        assert proc.poll() is None, proc.communicate()[1][-2000:]
-        for port in list(pending):
-            with socket.socket() as sock:
-                if sock.connect_ex(("127.0.0.1", port)) == 0:
-                    pending.discard(port)
-        time.sleep(0.1)
-    assert not pending, f"the virtual PLC did not listen on {pending}"
-
-
 @pytest.fixture(scope="module")
 def live_jobs(tmp_path_factory):
     scenario = one_percent_noise(per_asset=4)
     conf = tmp_path_factory.mktemp("conf")
     write_scenario(scenario, conf)
     temps = [t.name for t in PhysicsSource(scenario, [0]).tagmap().tags if t.quantity == "temperature_C"]
-    ports = {"modbus": _free_port(), "opcua": _free_port()}
+    ports = {"modbus": free_port(), "opcua": free_port()}
     truth = ",".join(f"{k}:{v}" for k, v in TRUTH.items())
     faults = (f"[{{at_s:8,kind:'nan',duration_s:2,tags:[{temps[0]},{temps[1]}]}},"
               f"{{at_s:14,kind:out_of_range,duration_s:2,tags:[{temps[2]},{temps[3]}]}}]")
@@ -72,7 +51,7 @@ def live_jobs(tmp_path_factory):
                             stderr=subprocess.PIPE, text=True)
     out = tmp_path_factory.mktemp("live")
     try:
-        _wait_listening(ports.values(), proc)
+        wait_listening(ports.values(), proc)
 
         cfgs = [build(CalibrateConfig, {"source": protocol, "port": ports[protocol], "rate_hz": RATE_HZ,
                                         "time_factor": FACTOR, "duration_s": 36.0, "out_dir": str(out / protocol),

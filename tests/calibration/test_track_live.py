@@ -15,8 +15,7 @@ from functools import partial
 
 import numpy as np
 import pytest
-from calibration_setup import thinned, write_scenario
-from test_calibrate_live import _free_port, _wait_listening
+from calibration_setup import free_port, thinned, wait_listening, write_scenario
 
 from simengine.calibration.crack_filter import expected_driver_per_s
 from simengine.calibration.job import run_job
@@ -32,7 +31,7 @@ def tracked(tmp_path_factory):
     scenario = thinned(per_asset=4)
     conf = tmp_path_factory.mktemp("conf")
     write_scenario(scenario, conf)
-    ports = {"modbus": _free_port(), "opcua": _free_port()}
+    ports = {"modbus": free_port(), "opcua": free_port()}
     cmd = [sys.executable, "-m", "simengine", "plc", "serve", f"scenario={scenario.name}", "serve.protocols=[modbus,opcua]",
            f"serve.modbus_port={ports['modbus']}", f"serve.opcua_port={ports['opcua']}", "serve.rate_hz=100",
            f"serve.time_factor={100 * HOUR}", "serve.duration_s=20", "serve.seed=3",
@@ -41,7 +40,7 @@ def tracked(tmp_path_factory):
                             stderr=subprocess.PIPE, text=True)
     out = tmp_path_factory.mktemp("track")
     try:
-        _wait_listening(ports.values(), proc)
+        wait_listening(ports.values(), proc)
         cfgs = [build(CalibrateConfig, {
             "source": protocol, "port": ports[protocol], "rate_hz": 100.0, "duration_s": 14.0, "plots": False,
             "out_dir": str(out / protocol), "fit": {"parameters": ["vibration_rms0"]},
