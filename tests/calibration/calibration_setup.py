@@ -1,8 +1,15 @@
 """Shared set-up of the calibration tests."""
 
+import contextlib
 import dataclasses
+import multiprocessing
+import os
 import socket
+import subprocess
+import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
+from functools import partial
 
 import simengine
 
@@ -62,3 +69,30 @@ def wait_listening(ports, proc, timeout_s=90.0) -> None:
                     pending.discard(port)
         time.sleep(0.1)
     assert not pending, f"the virtual PLC did not listen on {pending}"
+
+
+@contextlib.contextmanager
+def served_plc(scenario, conf_root, *overrides: str):
+    """`simengine plc serve` of `scenario` in its own process, Modbus and OPC UA on free loopback ports,
+    with more `serve.` overrides; yields {protocol: port} once both listen, and stops it after."""
+    write_scenario(scenario, conf_root)
+    ports = {"modbus": free_port(), "opcua": free_port()}
+    cmd = [sys.executable, "-m", "simengine", "plc", "serve", f"scenario={scenario.name}", "serve.protocols=[modbus,opcua]",
+           f"serve.modbus_port={ports['modbus']}", f"serve.opcua_port={ports['opcua']}", *overrides]
+    proc = subprocess.Popen(cmd, env={**os.environ, "SIMENGINE_CONF": str(conf_root)}, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        wait_listening(ports.values(), proc)
+        yield ports
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=30)
+
+
+def run_clients(cfgs, scenario) -> list:
+    """`run_job` of each configuration at once, each in its own process, as two twins would be: neither
+    stalls the other's polls."""
+    from simengine.calibration.job import run_job
+
+    with ProcessPoolExecutor(len(cfgs), mp_context=multiprocessing.get_context("spawn")) as pool:
+        return list(pool.map(partial(run_job, config={}), cfgs, [scenario] * len(cfgs)))

@@ -14,17 +14,10 @@ test_fit.py; here what is tested is that the wire (polls, subscriptions, missed 
 spoil the answer.
 """
 
-import os
-import subprocess
-import sys
-import multiprocessing
-from functools import partial
-from concurrent.futures import ProcessPoolExecutor
 
 import pytest
-from calibration_setup import TRUTH, free_port, one_percent_noise, wait_listening, write_scenario
+from calibration_setup import TRUTH, one_percent_noise, run_clients, served_plc
 
-from simengine.calibration.job import run_job
 from simengine.config import build
 from simengine.config.calibrate import CalibrateConfig
 from simengine.plc.virtual_plc import PhysicsSource
@@ -36,32 +29,18 @@ NEW_WELD_CRACK_M = 3.0e-4  # the scenario's median flaw, which the calibration a
 @pytest.fixture(scope="module")
 def live_jobs(tmp_path_factory):
     scenario = one_percent_noise(per_asset=4)
-    conf = tmp_path_factory.mktemp("conf")
-    write_scenario(scenario, conf)
     temps = [t.name for t in PhysicsSource(scenario, [0]).tagmap().tags if t.quantity == "temperature_C"]
-    ports = {"modbus": free_port(), "opcua": free_port()}
     truth = ",".join(f"{k}:{v}" for k, v in TRUTH.items())
     faults = (f"[{{at_s:8,kind:'nan',duration_s:2,tags:[{temps[0]},{temps[1]}]}},"
               f"{{at_s:14,kind:out_of_range,duration_s:2,tags:[{temps[2]},{temps[3]}]}}]")
-    cmd = [sys.executable, "-m", "simengine", "plc", "serve", f"scenario={scenario.name}", "serve.protocols=[modbus,opcua]",
-           f"serve.modbus_port={ports['modbus']}", f"serve.opcua_port={ports['opcua']}", f"serve.rate_hz={RATE_HZ}",
-           f"serve.time_factor={FACTOR}", "serve.duration_s=55", "serve.seed=16", f"serve.true_params={{{truth}}}",
-           f"serve.initial_crack_m={NEW_WELD_CRACK_M}", f"serve.faults={faults}"]
-    proc = subprocess.Popen(cmd, env={**os.environ, "SIMENGINE_CONF": str(conf)}, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
     out = tmp_path_factory.mktemp("live")
-    try:
-        wait_listening(ports.values(), proc)
-
+    with served_plc(scenario, tmp_path_factory.mktemp("conf"), f"serve.rate_hz={RATE_HZ}", f"serve.time_factor={FACTOR}",
+                    "serve.duration_s=55", "serve.seed=16", f"serve.true_params={{{truth}}}",
+                    f"serve.initial_crack_m={NEW_WELD_CRACK_M}", f"serve.faults={faults}") as ports:
         cfgs = [build(CalibrateConfig, {"source": protocol, "port": ports[protocol], "rate_hz": RATE_HZ,
                                         "time_factor": FACTOR, "duration_s": 36.0, "out_dir": str(out / protocol),
                                         "plots": False, "fit": {"confidence": 0.99}}) for protocol in ports]
-        # each client in its own process, as two twins would be: neither stalls the other's polls
-        with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
-            jobs = dict(zip(ports, pool.map(partial(run_job, config={}), cfgs, [scenario] * 2)))
-    finally:
-        proc.terminate()
-        proc.communicate(timeout=30)
+        jobs = dict(zip(ports, run_clients(cfgs, scenario)))
     return jobs
 
 

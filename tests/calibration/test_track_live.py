@@ -6,19 +6,12 @@ readings sit at the PLC's scan clock. The crack estimate must hold the hidden cr
 uncertainty, and the remaining-life band the true remaining life.
 """
 
-import multiprocessing
-import os
-import subprocess
-import sys
-from concurrent.futures import ProcessPoolExecutor
-from functools import partial
 
 import numpy as np
 import pytest
-from calibration_setup import free_port, thinned, wait_listening, write_scenario
+from calibration_setup import run_clients, served_plc, thinned
 
 from simengine.calibration.crack_filter import expected_driver_per_s
-from simengine.calibration.job import run_job
 from simengine.config import build
 from simengine.config.calibrate import CalibrateConfig
 from simengine.physics.crack import paris_block, paris_driver_to_grow
@@ -29,28 +22,16 @@ TRUE_C, CRACK0, HOUR = 4.0e-11, 0.008, 3600.0
 @pytest.fixture(scope="module")
 def tracked(tmp_path_factory):
     scenario = thinned(per_asset=4)
-    conf = tmp_path_factory.mktemp("conf")
-    write_scenario(scenario, conf)
-    ports = {"modbus": free_port(), "opcua": free_port()}
-    cmd = [sys.executable, "-m", "simengine", "plc", "serve", f"scenario={scenario.name}", "serve.protocols=[modbus,opcua]",
-           f"serve.modbus_port={ports['modbus']}", f"serve.opcua_port={ports['opcua']}", "serve.rate_hz=100",
-           f"serve.time_factor={100 * HOUR}", "serve.duration_s=20", "serve.seed=3",
-           f"serve.true_params={{paris_C:{TRUE_C}}}", f"serve.initial_crack_m={CRACK0}"]
-    proc = subprocess.Popen(cmd, env={**os.environ, "SIMENGINE_CONF": str(conf)}, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
     out = tmp_path_factory.mktemp("track")
-    try:
-        wait_listening(ports.values(), proc)
+    with served_plc(scenario, tmp_path_factory.mktemp("conf"), "serve.rate_hz=100", f"serve.time_factor={100 * HOUR}",
+                    "serve.duration_s=20", "serve.seed=3", f"serve.true_params={{paris_C:{TRUE_C}}}",
+                    f"serve.initial_crack_m={CRACK0}") as ports:
         cfgs = [build(CalibrateConfig, {
             "source": protocol, "port": ports[protocol], "rate_hz": 100.0, "duration_s": 14.0, "plots": False,
             "out_dir": str(out / protocol), "fit": {"parameters": ["vibration_rms0"]},
             "continuous": {"enabled": True, "window_s": 3 * 86400.0, "refit_every_s": 86400.0, "feature_s": HOUR,
                            "initial_crack_m": 0.0096, "initial_crack_sd_m": 0.002}}) for protocol in ports]
-        with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
-            jobs = dict(zip(ports, pool.map(partial(run_job, config={}), cfgs, [scenario] * 2)))
-    finally:
-        proc.terminate()
-        proc.communicate(timeout=30)
+        jobs = dict(zip(ports, run_clients(cfgs, scenario)))
     return scenario, jobs
 
 
