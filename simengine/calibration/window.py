@@ -72,7 +72,7 @@ class Window:
     input_held: int  # reading times where no load tag was good and the last load was held
     repeated: int = 0  # rows dropped as a second read of the same PLC scan
     gaps: int = 0  # intervals longer than GAP_FACTOR typical ones (a link down, polls missed)
-    gap_s: float = 0.0  # model seconds missed in them (beyond a typical interval each)
+    gap_s: float = 0.0  # model seconds missed in gaps of two scans or more (one missed scan is bridged exactly)
 
     @property
     def n(self) -> int:
@@ -167,7 +167,9 @@ def align(time_s: np.ndarray, values: np.ndarray, quality: np.ndarray, tags: lis
     if empty:
         raise ConfigError(empty)
     t = (time_s[first:] - time_s[first]) * time_factor
-    typical = np.median(np.diff(t)) if t.size > 1 else 1.0
+    # the PLC's own period: the short end of the intervals (a median would call every other scan missed
+    # "typical" when a poll in step with the PLC catches only half of them)
+    typical = float(np.percentile(np.diff(t), 10)) if t.size > 1 else 1.0
     dt = np.diff(t, prepend=t[0] - typical)
     gap = dt > GAP_FACTOR * typical
     heat_load = _load_over_gaps(load, dt, gap, typical)
@@ -175,7 +177,7 @@ def align(time_s: np.ndarray, values: np.ndarray, quality: np.ndarray, tags: lis
                   observed=observed,
                   counts=counts, tags={qn: [tags[j].name for j in js] for qn, js in by_quantity.items() if js},
                   excluded=excluded, input_held=input_held, repeated=repeated, gaps=int(gap.sum()),
-                  gap_s=float((dt[gap] - typical).sum()))
+                  gap_s=float((dt - typical)[dt > 2.5 * typical].sum()))
 
 
 def _hold_missing(values: np.ndarray, quality: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

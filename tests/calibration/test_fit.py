@@ -225,3 +225,20 @@ def test_same_readings_same_answer(hour):
     np.testing.assert_array_equal(a.values, b.values)
     np.testing.assert_array_equal(a.covariance, b.covariance)
     assert len(OUTPUTS) == a.predicted.shape[0]
+
+
+def test_missed_scans_are_bridged_exactly(hour):
+    """A poll in step with the PLC catches about every other scan: the loads bracketing a missed scan are its
+    own load, so the fit from half the scans agrees with the fit from all of them (within their noise)."""
+    sc, _, rec, w, base = hour
+    rng = np.random.default_rng(4)
+    keep = np.ones(rec.time_s.size, bool)
+    keep[1::2] = rng.random(keep[1::2].size) < 0.3  # 70 % of every other scan missed, never two in a row
+    tags = tags_of(rec)
+    half = align(rec.time_s[keep], rec.values[keep], rec.quality[keep], tags, tag_gains(tags, sc.fleet.sensors), asset=0)
+    assert half.gaps > 1000 and half.gap_s == 0.0  # every gap one scan long: bridged, no warning
+    all_, part = fit(w, FitSpec(FULL), base), fit(half, FitSpec(FULL), base)
+    for name in PHYSICAL:
+        i = all_.names.index(name)
+        assert abs(part.values[i] - all_.values[i]) < part.sd[i], name
+    assert not part.warnings
