@@ -18,6 +18,7 @@ scaled by `time_factor`.
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -26,7 +27,7 @@ import numpy as np
 from simengine.calibration.crack_filter import CrackFilter, CrackFilterConfig, expected_driver_per_s
 from simengine.calibration.fit import Calibration, FitSpec, fit
 from simengine.calibration.rul import RemainingLife, remaining_life
-from simengine.calibration.window import align, tag_gains, tags_of
+from simengine.calibration.window import align, clock_times, repeated_scans, tag_gains, tags_of
 from simengine.config.calibrate import CalibrateConfig
 from simengine.config.scenario import ScenarioConfig
 from simengine.config.validate import ConfigError, Problem
@@ -136,10 +137,10 @@ class Tracker:
                                   f"filter takes f0 = {fleet.vibration.natural_frequency_hz:g} Hz from the scenario "
                                   "(calibrate the uncracked joint first and pass calibration=<params.yaml>)")
         self.updates = 0
-        self._previous = None
+        self._previous = None  # the last row taken, (values, quality), to tell a repeated scan
         self._pooled_ss, self._pooled_dof = 0.0, 0
         self.t0 = None
-        self.rows_t, self.rows_v, self.rows_q = [], [], []
+        self.rows: deque[tuple[float, np.ndarray, np.ndarray]] = deque()  # the rolling window
         self.refits: list[Refit] = []
         self.last_refit = self.last_feature = None
         self.feature = []  # frequency readings (physical) since the filter's last step
@@ -147,28 +148,35 @@ class Tracker:
 
     def _model_time(self, time_s, values, quality):
         if self.clock is not None:
-            ok = (quality[:, self.clock] == Quality.GOOD) & np.isfinite(values[:, self.clock])
-            return values[:, self.clock], ok
+            return clock_times(values, quality, self.clock)
         if self.t0 is None:
             self.t0 = float(time_s[0])
         return (np.asarray(time_s) - self.t0) * self.cfg.time_factor, np.ones(len(time_s), bool)
 
+    @property
+    def _last_fit(self) -> Calibration | None:
+        return next((r.calibration for r in reversed(self.refits) if r.calibration is not None), None)
+
     def add_rows(self, time_s, values, quality) -> None:
         values, quality = np.asarray(values, float), np.asarray(quality)
         t, ok = self._model_time(time_s, values, quality)
-        for k in np.flatnonzero(ok):
+        t, values, quality = t[ok], values[ok], quality[ok]
+        if not t.size:
+            return
+        # the same PLC scan polled twice is one reading, not two (also across batches)
+        with_last = (np.concatenate([self._previous[0][None], values]), np.concatenate([self._previous[1][None], quality])) \
+            if self._previous is not None else (values, quality)
+        repeated = repeated_scans(*with_last)[-len(t):]
+        self._previous = (values[-1], quality[-1])
+        for k in np.flatnonzero(~repeated):
             self._add(float(t[k]), values[k], quality[k])
 
     def _add(self, t: float, values, quality) -> None:
-        same = self._previous is not None and np.array_equal(values, self._previous, equal_nan=True)
-        self._previous = values
-        if same:  # the same PLC scan polled twice: one reading, not two
-            return
         if self.last_refit is None:
             self.last_refit = self.last_feature = t
-        self.rows_t.append(t), self.rows_v.append(values), self.rows_q.append(quality)
-        while self.rows_t and self.rows_t[0] < t - self.cfg.continuous.window_s:
-            self.rows_t.pop(0), self.rows_v.pop(0), self.rows_q.pop(0)
+        self.rows.append((t, values, quality))
+        while self.rows[0][0] < t - self.cfg.continuous.window_s:
+            self.rows.popleft()
         if self.filter is not None:
             good = (quality[self.freq_cols] == Quality.GOOD) & np.isfinite(values[self.freq_cols])
             self.feature.extend((values[self.freq_cols] / self.freq_gain)[good])
@@ -180,6 +188,9 @@ class Tracker:
     def _filter_step(self, t: float) -> None:
         dt = t - self.last_feature
         self.filter.predict(dt, self.driver_per_s * dt)
+        if len(self.feature) >= 2:  # the spread within feature windows, pooled until a fit estimates the noise
+            self._pooled_ss += float(np.var(self.feature) * len(self.feature))
+            self._pooled_dof += len(self.feature) - 1
         sigma = self._frequency_noise()
         if self.feature and sigma is not None and sigma > 0:  # no noise estimate yet: predict only
             self.filter.update(float(np.mean(self.feature)), sigma**2 / len(self.feature))
@@ -195,21 +206,18 @@ class Tracker:
         """One reading's sd: the latest fit's model-free estimate, else the spread within the feature windows
         so far, pooled once it has 30 degrees of freedom (a spread of four readings can be ten times too
         small, and the filter would believe it); None until then, and the filter only predicts."""
-        last = next((r.calibration for r in reversed(self.refits) if r.calibration is not None), None)
+        last = self._last_fit
         if last is not None and "natural_frequency_hz" in last.noise_sd:
             return last.noise_sd["natural_frequency_hz"]
-        if len(self.feature) >= 2:
-            self._pooled_ss += float(np.var(self.feature) * len(self.feature))
-            self._pooled_dof += len(self.feature) - 1
         return float(np.sqrt(self._pooled_ss / self._pooled_dof)) if self._pooled_dof >= 30 else None
 
     def _refit(self, t: float) -> None:
         self.last_refit = t
         try:
-            w = align(np.array(self.rows_t), np.array(self.rows_v), np.array(self.rows_q), self.tags, self.gains,
-                      asset=self.cfg.asset, needed=self.spec.needed_quantities())
+            t_s, values, quality = (np.array(column) for column in zip(*self.rows))
+            w = align(t_s, values, quality, self.tags, self.gains, asset=self.cfg.asset, needed=self.spec.needed_quantities())
             crack = self.filter.crack_m if self.filter is not None else None
-            last = next((r.calibration for r in reversed(self.refits) if r.calibration is not None), None)
+            last = self._last_fit
             spec = self.spec if last is None else replace(self.spec, initial={**dict(zip(last.names, last.values.tolist())),
                                                                                 **self.spec.initial})
             self.refits.append(Refit(t, fit(w, spec, self.baseline_for(w, crack))))
@@ -219,8 +227,8 @@ class Tracker:
             self.refits.append(Refit(t, None, f"{type(err).__name__}: {err}"))
 
     def finish(self, rng: np.random.Generator) -> Tracking:
-        if self.rows_t and self.rows_t[-1] > self.last_refit:
-            self._refit(self.rows_t[-1])
+        if self.rows and self.rows[-1][0] > self.last_refit:
+            self._refit(self.rows[-1][0])
         fitted = [r.calibration for r in self.refits if r.calibration is not None]
         if not fitted:
             reasons = "; ".join(sorted({r.reason for r in self.refits})) or "no readings"
@@ -316,6 +324,6 @@ def run_continuous(cfg: CalibrateConfig, scenario: ScenarioConfig, spec: FitSpec
     else:  # a live link: fits run beside the event loop that polls, never inside it
         with _BesideTheLink(tracker.add_rows) as feed:
             job.collect(cfg, scenario, path, config=config, on_rows=feed)
-    if not tracker.rows_t:
+    if not tracker.rows:
         raise ConfigError([Problem("readings", str(path), "no readings arrived")])
     return tracker.finish(np.random.default_rng(cfg.virtual.seed))

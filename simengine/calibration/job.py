@@ -17,7 +17,7 @@ import numpy as np
 
 from simengine.calibration.fit import Calibration, FitSpec, fit
 from simengine.calibration.model import Baseline, baseline_for
-from simengine.calibration.window import Window, align, tag_gains, tags_of
+from simengine.calibration.window import Window, align, clock_times, tag_gains, tags_of
 from simengine.config.calibrate import CalibrateConfig
 from simengine.config.plc import RecordConfig
 from simengine.config.scenario import ScenarioConfig
@@ -99,8 +99,8 @@ def window_of(recording: Recording, cfg: CalibrateConfig, scenario: ScenarioConf
     time_s, values, quality, factor = recording.time_s, recording.values, recording.quality, cfg.time_factor
     clock = clock_column(recording, cfg.clock_tag)
     if clock is not None:  # the PLC's own scan times: no poll jitter, no time factor
-        ok = (quality[:, clock] == Quality.GOOD) & np.isfinite(values[:, clock])
-        time_s, values, quality, factor = values[ok, clock], values[ok], quality[ok], 1.0
+        t, ok = clock_times(values, quality, clock)
+        time_s, values, quality, factor = t[ok], values[ok], quality[ok], 1.0
     return align(time_s, values, quality, tags, tag_gains(tags, scenario.fleet.sensors),
                  asset=cfg.asset, time_factor=factor, needed=spec.needed_quantities())
 
@@ -147,12 +147,12 @@ def preflight(cfg: CalibrateConfig, scenario: ScenarioConfig, spec: FitSpec) -> 
     if cfg.source not in ("modbus", "opcua"):
         return
     tags = list(tagmap_of(cfg, scenario).tags)
-    tag_gains(tags, scenario.fleet.sensors)
+    gains = tag_gains(tags, scenario.fleet.sensors)
     if cfg.asset not in {t.asset for t in tags}:
         raise ConfigError([Problem("asset", cfg.asset, f"the tag map holds assets {sorted({t.asset for t in tags})}")])
     try:
         align(np.zeros(1), np.full((1, len(tags)), np.nan), np.full((1, len(tags)), Quality.NOT_FINITE, np.uint8),
-              tags, tag_gains(tags, scenario.fleet.sensors), asset=cfg.asset, needed=spec.needed_quantities())
+              tags, gains, asset=cfg.asset, needed=spec.needed_quantities())
     except ConfigError as err:  # only the map's problems count here: no reading is good yet
         mapped = [p for p in err.problems if p.field.startswith("tags")]
         if mapped:

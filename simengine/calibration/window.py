@@ -122,8 +122,7 @@ def align(time_s: np.ndarray, values: np.ndarray, quality: np.ndarray, tags: lis
     values, quality = _hold_missing(np.asarray(values, float)[order], np.asarray(quality)[order])
     # A repeated time stamp is the same reading; a row equal to the one before in every tag is the same
     # PLC scan polled twice (a poll faster than the PLC updates): counting it twice would understate the noise.
-    same = np.all((values[1:] == values[:-1]) | (np.isnan(values[1:]) & np.isnan(values[:-1])), axis=1)
-    keep = np.concatenate([[True], (np.diff(time_s) > 0) & ~(same & np.all(quality[1:] == quality[:-1], axis=1))])
+    keep = np.concatenate([[True], np.diff(time_s) > 0]) & ~repeated_scans(values, quality)
     repeated = int(np.sum(~keep))
     time_s, values, quality = time_s[keep], values[keep], quality[keep]
     mine = [j for j, t in enumerate(tags) if t.asset == asset and t.quantity in OUTPUTS + (INPUT,)]
@@ -178,6 +177,19 @@ def align(time_s: np.ndarray, values: np.ndarray, quality: np.ndarray, tags: lis
                   counts=counts, tags={qn: [tags[j].name for j in js] for qn, js in by_quantity.items() if js},
                   excluded=excluded, input_held=input_held, repeated=repeated, gaps=int(gap.sum()),
                   gap_s=float((dt - typical)[dt > 2.5 * typical].sum()))
+
+
+def repeated_scans(values: np.ndarray, quality: np.ndarray) -> np.ndarray:
+    """(T,) True where a row equals the row before in every tag, value and quality: the same PLC scan
+    polled twice."""
+    same = np.all((values[1:] == values[:-1]) | (np.isnan(values[1:]) & np.isnan(values[:-1])), axis=1)
+    return np.concatenate([[False], same & np.all(quality[1:] == quality[:-1], axis=1)])
+
+
+def clock_times(values: np.ndarray, quality: np.ndarray, clock: int) -> tuple[np.ndarray, np.ndarray]:
+    """The scan times a clock tag (column `clock`) gives each row, and which rows have a good one."""
+    ok = (quality[:, clock] == Quality.GOOD) & np.isfinite(values[:, clock])
+    return values[:, clock], ok
 
 
 def _hold_missing(values: np.ndarray, quality: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
