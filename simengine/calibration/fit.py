@@ -201,10 +201,8 @@ def fit(window: Window, spec: FitSpec, baseline: Baseline) -> Calibration:
         observed, weight = fit_arrays(window, spec, sigma)
         sol = solve(np.asarray(sol.x), weight)
     seconds = time.perf_counter() - started
-    x = np.asarray(sol.x)
-    args = (baseline, *inputs, observed, weight)
-    predicted = np.asarray(_predict(jnp.asarray(x), names, baseline, *args[1:4]))
-    return _summarise(window, spec, names, x0, sol, sigma, predicted, seconds, np.asarray(weight))
+    predicted = np.asarray(_predict(sol.x, names, baseline, *inputs))
+    return _summarise(window, spec, names, x0, (lower, upper), sol, sigma, predicted, seconds, np.asarray(weight))
 
 
 def _chi2_per_quantity(residuals: np.ndarray, window: Window, spec: FitSpec) -> np.ndarray:
@@ -231,7 +229,7 @@ def _noise(window: Window, spec: FitSpec) -> np.ndarray:
     return np.where(np.isfinite(sigma), np.maximum(sigma, floor), 1.0)
 
 
-def _summarise(window, spec, names, x0, sol, sigma, predicted, seconds, weight) -> Calibration:
+def _summarise(window, spec, names, x0, bounds, sol, sigma, predicted, seconds, weight) -> Calibration:
     p = len(names)
     r, J = np.asarray(sol.residuals), np.asarray(sol.jacobian)
     if spec.loss != "linear":  # the robust fit's curvature: IRLS weights at the optimum
@@ -272,7 +270,7 @@ def _summarise(window, spec, names, x0, sol, sigma, predicted, seconds, weight) 
     if w.gap_s > 0.01 * (w.time_s[-1] - w.time_s[0] + w.dt_s[0]):
         warnings.append(f"readings are missing for {w.gap_s:.0f} s in {w.gaps} gaps; the model's load over them is "
                         "a guess (see window.py), which can bias the thermal parameters")
-    at_bound = [n for n, v, lo, hi in zip(names, x, *_bounds(spec, names)) if v <= lo or v >= hi]
+    at_bound = [n for n, v, lo, hi in zip(names, x, *bounds) if v <= lo or v >= hi]
     warnings += [f"{n} = {x[names.index(n)]:.6g} sits on its bound: its interval is not meaningful" for n in at_bound]
     return Calibration(
         names=names, values=x, sd=sd, ci_low=x - half, ci_high=x + half, confidence=spec.confidence, covariance=cov,
@@ -282,6 +280,3 @@ def _summarise(window, spec, names, x0, sol, sigma, predicted, seconds, weight) 
         noise_sd={q: float(s) for q, s in zip(OUTPUTS, sigma) if window.counts[OUTPUTS.index(q)].sum() > 0},
         predicted=predicted, window=window, seconds=seconds, loss=spec.loss)
 
-
-def _bounds(spec, names):
-    return ([spec.lower.get(n, default_bounds(n)[0]) for n in names], [spec.upper.get(n, default_bounds(n)[1]) for n in names])

@@ -111,19 +111,20 @@ class Recorder:
         ready = sorted(t for t in self._pending if everything or t <= newest - self.reorder_s)
         if not ready:
             return
-        rows = [(t, *self._pending.pop(t)) for t in ready]
-        n0, k = self.rows_written, len(rows)
+        times = np.array(ready)
+        values, quality = (np.stack(col) for col in zip(*(self._pending.pop(t) for t in ready)))
+        n0, k = self.rows_written, len(ready)
         # values and quality first, time last: a reader trusts rows up to len(time_s)
-        for ds, col in ((self._values, 1), (self._quality, 2)):
+        for ds, block in ((self._values, values), (self._quality, quality)):
             ds.resize(n0 + k, axis=0)
-            ds[n0:] = np.stack([row[col] for row in rows])
+            ds[n0:] = block
             ds.flush()
         self._time.resize(n0 + k, axis=0)
-        self._time[n0:] = [row[0] for row in rows]
+        self._time[n0:] = times
         self._time.flush()
         self.rows_written += k
         if self.on_rows is not None:
-            self.on_rows(self._time[n0:], self._values[n0:], self._quality[n0:])
+            self.on_rows(times, values, quality)
 
     def close(self) -> None:
         if self._file.id.valid:
