@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -39,10 +40,8 @@ class JobResult:
 
 
 def fit_spec(cfg: CalibrateConfig) -> FitSpec:
-    f = cfg.fit
-    return FitSpec(parameters=tuple(f.parameters), initial=dict(f.initial), lower=dict(f.lower), upper=dict(f.upper),
-                   loss=f.loss, f_scale=f.f_scale, noise_sd=dict(f.noise_sd), confidence=f.confidence,
-                   max_evaluations=f.max_evaluations)
+    """The library's FitSpec from the validated `fit:` settings (the same fields)."""
+    return FitSpec(**{f.name: getattr(cfg.fit, f.name) for f in dataclasses.fields(FitSpec)})
 
 
 def virtual_source(cfg: CalibrateConfig, scenario: ScenarioConfig):
