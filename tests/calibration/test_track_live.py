@@ -3,7 +3,7 @@
 The virtual PLC runs in its own process, one simulated hour per update at 100 updates a second: eight
 weeks of a cracked joint in 14 s of wall time. Both clients follow it at once, each in its own process;
 readings sit at the PLC's scan clock. The crack estimate must hold the hidden crack within its reported
-uncertainty, and the remaining-life band the true remaining life.
+uncertainty, and the remaining-life distribution the true remaining life.
 """
 
 
@@ -67,5 +67,7 @@ def test_the_crack_is_tracked_over_the_wire(tracked, protocol):
     per_h = expected_driver_per_s(scenario.fleet.duty.lifts, scenario.fleet.crack.paris_m) * HOUR
     life = float(paris_driver_to_grow(truth[-1], 0.025, TRUE_C, scenario.fleet.crack.paris_m,
                                       scenario.fleet.crack.geometry_Y)) / per_h
-    lo, hi = tr.life.quantiles((0.05, 0.95))
+    # which weeks a live link catches varies run to run, so a 5-95 % band would miss by chance one run in
+    # ten per link: the 0.5-99.5 % band here (the in-process test checks 5-95 % on fixed data)
+    lo, hi = tr.life.quantiles((0.005, 0.995))
     assert lo < life < hi, (lo / 24, life / 24, hi / 24)
