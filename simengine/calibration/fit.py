@@ -202,7 +202,37 @@ def fit(window: Window, spec: FitSpec, baseline: Baseline) -> Calibration:
         sol = solve(np.asarray(sol.x), weight)
     seconds = time.perf_counter() - started
     predicted = np.asarray(_predict(sol.x, names, baseline, *inputs))
-    return _summarise(window, spec, names, x0, (lower, upper), sol, sigma, predicted, seconds, np.asarray(weight))
+    input_effect = _heat_input_effect(names, sol, spec, window, (baseline, *inputs, observed, weight))
+    return _summarise(window, spec, names, x0, (lower, upper), sol, sigma, predicted, seconds, np.asarray(weight),
+                      input_effect)
+
+
+@functools.lru_cache(maxsize=None)
+def _residual_heat_vjp(names: tuple[str, ...]):
+    """(θ, args, cotangents (p, m)) -> cotangentsᵀ·∂r/∂heat_load (p, n), jitted once per parameter set."""
+    residual = residual_function(names)
+
+    def vjps(theta, args, cotangents):
+        baseline, dt_s, load, heat, observed, weight = args
+        _, pullback = jax.vjp(lambda h: residual(theta, baseline, dt_s, load, h, observed, weight), heat)
+        return jax.vmap(lambda c: pullback(c)[0])(cotangents)
+
+    return jax.jit(vjps)
+
+
+def _heat_input_effect(names, sol, spec: FitSpec, window: Window, args) -> np.ndarray | None:
+    """B (p, n) with B Bᵀ = Jᵀ G D Gᵀ J: what the uncertainty D of the heating load estimated over gaps
+    (window.heat_load_var) does to the normal equations, G = ∂r/∂heat_load; None where it is known.
+
+    An error e in the heating load moves the residuals by G e and the estimate by (JᵀJ)⁻¹JᵀG e, so
+    the parameters' covariance gains (JᵀJ)⁻¹ B Bᵀ (JᵀJ)⁻¹: errors in variables, to first order."""
+    if not np.any(window.heat_load_var > 0):
+        return None
+    J = np.asarray(sol.jacobian)
+    if spec.loss != "linear":  # the robust fit's normal equations weigh by the IRLS weights
+        J = J * np.asarray(least_squares.robust((np.asarray(sol.residuals) / spec.f_scale) ** 2, spec.loss)[1])[:, None]
+    jt_g = np.asarray(_residual_heat_vjp(names)(sol.x, args, jnp.asarray(J.T)))
+    return jt_g * np.sqrt(window.heat_load_var)[None, :]
 
 
 def _chi2_per_quantity(residuals: np.ndarray, window: Window, spec: FitSpec) -> np.ndarray:
@@ -229,7 +259,7 @@ def _noise(window: Window, spec: FitSpec) -> np.ndarray:
     return np.where(np.isfinite(sigma), np.maximum(sigma, floor), 1.0)
 
 
-def _summarise(window, spec, names, x0, bounds, sol, sigma, predicted, seconds, weight) -> Calibration:
+def _summarise(window, spec, names, x0, bounds, sol, sigma, predicted, seconds, weight, input_effect) -> Calibration:
     p = len(names)
     r, J = np.asarray(sol.residuals), np.asarray(sol.jacobian)
     if spec.loss != "linear":  # the robust fit's curvature: IRLS weights at the optimum
@@ -247,7 +277,14 @@ def _summarise(window, spec, names, x0, bounds, sol, sigma, predicted, seconds, 
         # in column-normalised coordinates: raw units span twenty decades, where a pseudo-inverse's cut-off
         # would silently zero the variance of a weakly determined parameter
         scale = np.where(norms > 0, 1.0 / norms, 0.0)
-        cov = s2 * scale[:, None] * np.linalg.pinv(Jn.T @ Jn, hermitian=True) * scale[None, :]
+        inverse = np.linalg.pinv(Jn.T @ Jn, hermitian=True)
+        cov = s2 * scale[:, None] * inverse * scale[None, :]
+        widened = np.ones(p)
+        if input_effect is not None:  # the heating load estimated over gaps (see _heat_input_effect)
+            spread = inverse @ (input_effect * scale[:, None])
+            cov_from_input = scale[:, None] * (spread @ spread.T) * scale[None, :]
+            widened = np.sqrt(1.0 + np.diag(cov_from_input) / np.diag(cov))
+            cov = cov + cov_from_input
         sd = np.sqrt(np.clip(np.diag(cov), 0.0, None))
         sd[list(free)] = np.inf
         corr = cov / np.outer(sd, sd)
@@ -269,7 +306,12 @@ def _summarise(window, spec, names, x0, bounds, sol, sigma, predicted, seconds, 
     w = window
     if w.gap_s > 0.01 * (w.time_s[-1] - w.time_s[0] + w.dt_s[0]):
         warnings.append(f"readings are missing for {w.gap_s:.0f} s in {w.gaps} gaps; the model's load over them is "
-                        "a guess (see window.py), which can bias the thermal parameters")
+                        "estimated (see window.py)")
+    wide = [f"{n} ×{f:.2g}" for n, f in zip(names, widened) if np.isfinite(f) and f > 1.1]
+    if wide:
+        estimated = int(np.count_nonzero(w.heat_load_var))
+        warnings.append(f"the heating load over {estimated} intervals with missed readings is estimated (no load counter "
+                        f"tag, or a bad counter reading): its uncertainty widens the intervals of {', '.join(wide)}")
     at_bound = [n for n, v, lo, hi in zip(names, x, *bounds) if v <= lo or v >= hi]
     warnings += [f"{n} = {x[names.index(n)]:.6g} sits on its bound: its interval is not meaningful" for n in at_bound]
     return Calibration(

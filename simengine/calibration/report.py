@@ -86,6 +86,8 @@ def write_calibration(cal: Calibration, path: Path, *, config: dict, extra: dict
             w = cal.window
             g.create_dataset("time_s", data=w.time_s).attrs["units"] = "s"
             g.create_dataset("load_factor", data=w.load_factor)
+            g.create_dataset("heat_load_factor", data=w.heat_load_factor)  # the model's heating input over each interval
+            g.create_dataset("heat_load_var", data=w.heat_load_var)  # > 0 where it was estimated (missed scans, no counter)
             g.create_dataset("quantity", data=np.array(OUTPUTS, dtype=h5py.string_dtype()))
             g.create_dataset("observed", data=w.observed)
             g.create_dataset("counts", data=w.counts)

@@ -16,10 +16,15 @@ gauges see one stress cycle per lift. The motor starts cold (at ambient),
 as at the start of a shift.
 
 The tag map it serves is derived from the scenario: one float32 tag per
-sensor (holding registers from 0, two per tag; OPC UA node ``ns=2;s=<name>``),
-and last the PLC's clock, ``<kind>.plc_clock_s`` (float64, simulated seconds
-of each scan), as many PLCs expose one: a reader can place its readings at
-the scan's time rather than at their arrival.
+sensor (holding registers from 0, two per tag; OPC UA node ``ns=2;s=<name>``);
+for a crane, one load counter per asset, ``<kind><NN>.load_time_s`` (float64,
+the hoisted load factor integrated over time, in rated-load seconds, as a
+crane's load-spectrum recorder counts it); and last the PLC's clock,
+``<kind>.plc_clock_s`` (float64, simulated seconds of each scan), as many
+PLCs expose one: a reader can place its readings at the scan's time rather
+than at their arrival. A counter makes sampled data lossless where a sample
+cannot be: the load over scans a reader missed is the counter's increase
+over them, where the load sampled at either end is only a guess.
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ UNITS = {"vibration_rms": "m/s2", "natural_frequency_hz": "Hz", "temperature_C":
 PHYSICAL_RANGE = {"vibration_rms": (0.0, 100.0), "natural_frequency_hz": (0.0, 1000.0), "temperature_C": (-60.0, 250.0),
                   "load_factor": (-0.5, 3.0), "crack_m": (0.0, 1.0), "damage": (0.0, 100.0), "wear": (0.0, 10.0)}
 CLOCK = "clock_s"  # the quantity of a tag holding the PLC's time of each scan
+LOAD_COUNTER = "load_time_s"  # the quantity of a tag counting the hoisted load-time (rated-load seconds)
 STALE_AFTER_S = 10.0  # a noisy sensor whose value stops changing for this long is frozen
 
 _step = jax.jit(step)
@@ -67,6 +73,7 @@ class PhysicsSource:
         self.duty = build_duty(fleet, scenario.horizon_years * 8760.0, rng["duty"])
         self.rng = rng["sensors"]
         self._cycle, self._lift_t = -1, np.zeros(self.assets.size)
+        self.load_time_s = np.zeros(self.assets.size) if isinstance(self.duty, LiftDuty) else None
         state = initial_state(fleet, rng["physics"])
         crack = np.asarray(state.crack_m)[self.assets] if initial_crack_m is None else np.full(self.assets.size, float(initial_crack_m))
         if not np.all((crack > 0) & (crack < np.asarray(self.params.section_depth_m))):
@@ -93,9 +100,15 @@ class PhysicsSource:
                          "dtype": "float32", "valid_min": float(lo - margin), "valid_max": float(hi + margin),
                          "stale_after_s": STALE_AFTER_S if cfg.noise_sd > 0 else None,
                          "modbus": {"address": 2 * n}, "opcua": {"node_id": f"ns=2;s={name}"}})
+        address = 2 * len(self._sensors)
+        for a in self.assets.tolist() if self.load_time_s is not None else []:
+            name = f"{self.kind}{a:02d}.{LOAD_COUNTER}"
+            tags.append({"name": name, "quantity": LOAD_COUNTER, "asset": a, "unit": "s", "dtype": "float64",
+                         "valid_min": 0.0, "modbus": {"address": address}, "opcua": {"node_id": f"ns=2;s={name}"}})
+            address += 4
         name = f"{self.kind}.plc_clock_s"
         tags.append({"name": name, "quantity": CLOCK, "asset": int(self.assets[0]), "unit": "s", "dtype": "float64",
-                     "modbus": {"address": 2 * len(self._sensors)}, "opcua": {"node_id": f"ns=2;s={name}"}})
+                     "modbus": {"address": address}, "opcua": {"node_id": f"ns=2;s={name}"}})
         return tagmap_from_dict({"name": f"virtual-{self.kind}", "tags": tags})
 
     def _inputs(self, dt_s: float) -> AssetInputs:
@@ -128,12 +141,17 @@ class PhysicsSource:
         return {"heat_W": heat, "load_factor": load if lifting else np.zeros(self.assets.size)}
 
     def step(self, dt_s: float = 1.0) -> np.ndarray:
-        """Advance by dt_s simulated seconds; one sample per tag (NaN where a sample was lost), the clock last."""
+        """Advance by dt_s simulated seconds; one sample per tag (NaN where a sample was lost): the sensors,
+        the load counters, the clock last."""
         inputs = self._inputs(dt_s)
         self.state = jax.device_get(_step(self.params, self.state, inputs, dt_s))
         obs = jax.device_get(_observe(self.params, self.state, inputs))
         self.t_s += dt_s
-        return np.append(self.sample(obs), self.t_s)
+        counters = []
+        if self.load_time_s is not None:  # the load that heated the motor: heat = hoist_heat_W x load
+            self.load_time_s = self.load_time_s + np.asarray(inputs.heat_W) / self.hoist_heat_W * dt_s
+            counters = self.load_time_s
+        return np.concatenate([self.sample(obs), counters, [self.t_s]])
 
     def truth(self) -> dict[str, np.ndarray]:
         """The hidden state (for tests and calibration checks)."""

@@ -30,6 +30,8 @@ def test_calibrate_writes_parameters_results_readings_and_plots(calibrated):
         g = f["calibration"]
         assert [n.decode() for n in g["names"][:]][:2] == ["thermal_tau_s", "thermal_resistance_K_per_W"]
         assert g["covariance"].shape == (6, 6) and g["observed"].shape == g["predicted"].shape
+        # the model's heating input, from the virtual PLC's load counter: known over every interval
+        assert g["heat_load_factor"].shape == g["time_s"].shape and not np.any(g["heat_load_var"][:])
         assert "password" not in f["provenance"].attrs["config"].lower()
     for png in ("calibration_fit.png", "calibration_residuals.png", "calibration_correlation.png"):
         assert (calibrated / png).stat().st_size > 10_000

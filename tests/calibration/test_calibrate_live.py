@@ -8,10 +8,14 @@ within their 99 % intervals and within 1 %, with the injected bad readings exclu
 Which hour the clients catch depends on how fast they connect (a loaded machine: later), and a fixed
 seed's noise puts the truth at a different z in each: at 95 %, four parameters on two links would miss
 by chance in about one run of five. So the intervals are 99 % ones, and the server's seed is one whose
-hours, for every start from 0 to 1200 simulated s, keep the truth inside them (checked in process:
-worst |z| 2.47, worst error 0.28 %). The intervals' coverage itself is tested over 40 windows in
-test_fit.py; here what is tested is that the wire (polls, subscriptions, missed scans, faults) does not
-spoil the answer.
+hours, for every start from 0 to 2000 simulated s (20 s apart), keep the truth inside them (checked in
+process: worst |z| 1.52, worst error 0.35 %; with 10 % or 30 % of the scans missed at random, as a
+poller on a busy machine misses them, worst |z| 2.35 against the 2.58 of a 99 % interval). The
+intervals' coverage itself is tested over 40 windows in test_fit.py, and with missed scans in
+test_missed_scans.py; here what is tested is that the wire (polls, subscriptions, missed scans,
+faults) does not spoil the answer. A Modbus poller on a loaded machine does miss scans (a quarter of
+them, in one run at two busy cores); the load counter the virtual PLC serves keeps the motor's heating
+over them exact.
 """
 
 
@@ -35,7 +39,7 @@ def live_jobs(tmp_path_factory):
               f"{{at_s:14,kind:out_of_range,duration_s:2,tags:[{temps[2]},{temps[3]}]}}]")
     out = tmp_path_factory.mktemp("live")
     with served_plc(scenario, tmp_path_factory.mktemp("conf"), f"serve.rate_hz={RATE_HZ}", f"serve.time_factor={FACTOR}",
-                    "serve.duration_s=55", "serve.seed=16", f"serve.true_params={{{truth}}}",
+                    "serve.duration_s=55", "serve.seed=0", f"serve.true_params={{{truth}}}",
                     f"serve.initial_crack_m={NEW_WELD_CRACK_M}", f"serve.faults={faults}") as ports:
         cfgs = [build(CalibrateConfig, {"source": protocol, "port": ports[protocol], "rate_hz": RATE_HZ,
                                         "time_factor": FACTOR, "duration_s": 36.0, "out_dir": str(out / protocol),

@@ -16,12 +16,34 @@ def scenario():
 def test_tag_map_has_one_float32_tag_per_sensor(scenario):
     src = PhysicsSource(scenario, [0, 2])
     m = src.tagmap()
-    assert len(m.tags) == 2 * sum(s.per_asset for s in scenario.fleet.sensors) + 1
-    assert m.tags[0].name == "sts_crane00.boom_frequency.0" and m.tags[-2].asset == 2
+    sensors = 2 * sum(s.per_asset for s in scenario.fleet.sensors)
+    assert len(m.tags) == sensors + 2 + 1  # a load counter per crane, the clock
+    assert m.tags[0].name == "sts_crane00.boom_frequency.0" and m.tags[sensors - 1].asset == 2
+    counters = m.tags[sensors:sensors + 2]  # rated-load seconds hoisted, float64 like a PLC's totaliser
+    assert [(t.name, t.quantity, t.dtype, t.modbus.address) for t in counters] == [
+        ("sts_crane00.load_time_s", "load_time_s", "float64", 2 * sensors),
+        ("sts_crane02.load_time_s", "load_time_s", "float64", 2 * sensors + 4)]
     clock = m.tags[-1]  # the PLC's clock: simulated seconds of each scan
-    assert (clock.name, clock.dtype, clock.modbus.address) == ("sts_crane.plc_clock_s", "float64", 2 * (len(m.tags) - 1))
+    assert (clock.name, clock.dtype, clock.modbus.address) == ("sts_crane.plc_clock_s", "float64", 2 * sensors + 8)
     assert src.step(2.0)[-1] == 2.0 and src.step(3.0)[-1] == 5.0
     assert [t.modbus.address for t in m.tags[:3]] == [0, 2, 4]
+
+
+def test_load_counter_integrates_the_load_that_heats_the_motor(scenario):
+    """Over any run of scans, the counter's increase times the hoist's heat at rated load is the heat
+    the motor took: what a reader that missed scans needs."""
+    src = PhysicsSource(scenario, [0, 1], seed=2)
+    heat_J = np.zeros(2)
+    rows = []
+    for _ in range(400):
+        heat_J += np.asarray(src._inputs(1.0).heat_W) * 1.0
+        rows.append(src.step(1.0))
+    counters = np.array(rows)[:, -3:-1]
+    np.testing.assert_allclose(counters[-1] * src.hoist_heat_W, heat_J, rtol=1e-12)
+    assert np.all(np.diff(counters, axis=0) >= 0) and counters[-1].min() > 0.0
+    coarse = PhysicsSource(scenario, [0], seed=2)  # a step over whole lift cycles: their mean heat
+    heat_W = float(np.asarray(coarse._inputs(3600.0).heat_W)[0])
+    assert coarse.step(3600.0)[-2] * coarse.hoist_heat_W == pytest.approx(heat_W * 3600.0, rel=1e-12)
 
 
 def test_same_seed_same_samples_and_true_parameters_are_hidden_but_used(scenario):
