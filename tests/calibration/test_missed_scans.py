@@ -17,6 +17,7 @@ from simengine.calibration import FitSpec, align, fit, predict, tag_gains, tags_
 from simengine.calibration.job import baseline
 from simengine.calibration.sources import record_virtual
 from simengine.calibration.window import _load_over_gaps
+from simengine.config import ConfigError
 from simengine.plc.readings import Quality
 from simengine.plc.virtual_plc import LOAD_COUNTER, PhysicsSource
 
@@ -80,6 +81,20 @@ def test_a_load_counter_makes_the_heating_over_missed_scans_exact(readings):
     for name in THERMAL[:2]:
         i = cal.names.index(name)
         assert cal.ci_low[i] <= TRUTH[name] <= cal.ci_high[i], (name, cal.values[i], cal.sd[i])
+
+
+def test_a_counter_in_hours_reads_the_same_and_one_in_energy_units_is_refused(readings):
+    sc, rec, caught = readings
+    tags = tags_of(rec)
+    j = next(i for i, t in enumerate(tags) if t.quantity == LOAD_COUNTER)
+    in_hours = [t._replace(unit="h") if i == j else t for i, t in enumerate(tags)]
+    values = rec.values[caught].copy()
+    values[:, j] /= 3600.0
+    w = align(rec.time_s[caught], values, rec.quality[caught], in_hours, tag_gains(in_hours, sc.fleet.sensors), asset=0)
+    np.testing.assert_allclose(w.heat_load_factor, window(sc, rec, caught).heat_load_factor, rtol=1e-9, atol=1e-12)
+    in_kwh = [t._replace(unit="kWh") if i == j else t for i, t in enumerate(tags)]
+    with pytest.raises(ConfigError, match=r"tags\[sts_crane00.load_time_s\].unit.*kWh.*s, h"):
+        tag_gains(in_kwh, sc.fleet.sensors)
 
 
 def test_without_a_counter_the_intervals_carry_the_estimated_heating(readings):

@@ -52,5 +52,5 @@ def test_the_shipped_example_tag_map_is_valid():
     from simengine.plc import load_tagmap
 
     m = load_tagmap(Path(__file__).resolve().parents[2] / "conf/tagmap/crane_demo.yaml")
-    assert len(m.modbus_tags) == 6 and len(m.opcua_tags) == 3
+    assert len(m.modbus_tags) == 7 and len(m.opcua_tags) == 4
     assert [t.name for t in m.tags if t.access == "read_write"] == ["crane07.hoist.speed_limit"]
