@@ -27,7 +27,7 @@ import numpy as np
 from simengine.calibration.crack_filter import CrackFilter, CrackFilterConfig, expected_driver_per_s
 from simengine.calibration.fit import Calibration, FitSpec, fit
 from simengine.calibration.rul import RemainingLife, remaining_life
-from simengine.calibration.window import align, clock_times, repeated_scans, tag_gains, tags_of
+from simengine.calibration.window import align, clock_times, repeated_scans, steady_load_s, tag_gains, tags_of
 from simengine.config.calibrate import CalibrateConfig
 from simengine.config.scenario import ScenarioConfig
 from simengine.config.validate import ConfigError, Problem
@@ -120,6 +120,7 @@ class Tracker:
         self.clock, self.baseline_for, self.truth = clock, baseline_for, truth
         cont = cfg.continuous
         fleet = scenario.fleet
+        self.steady_load_s = steady_load_s(fleet.duty)
         self.freq_cols = np.array([j for j, t in enumerate(tags) if t.asset == cfg.asset and t.quantity == "natural_frequency_hz"])
         self.freq_gain = np.array([self.gains[tags[j].name] for j in self.freq_cols]) if self.freq_cols.size else np.ones(0)
         self.filter = None
@@ -215,7 +216,8 @@ class Tracker:
         self.last_refit = t
         try:
             t_s, values, quality = (np.array(column) for column in zip(*self.rows))
-            w = align(t_s, values, quality, self.tags, self.gains, asset=self.cfg.asset, needed=self.spec.needed_quantities())
+            w = align(t_s, values, quality, self.tags, self.gains, asset=self.cfg.asset, needed=self.spec.needed_quantities(),
+                      steady_load_s=self.steady_load_s)
             crack = self.filter.crack_m if self.filter is not None else None
             last = self._last_fit
             spec = self.spec if last is None else replace(self.spec, initial={**dict(zip(last.names, last.values.tolist())),

@@ -121,6 +121,7 @@ class Calibration:
 
 
 _predict = jax.jit(predict, static_argnums=1)
+COUNTER_TOLERANCE = 0.05  # a load counter that disagrees with the sampled load by more is not ∫ load dt
 
 
 @functools.lru_cache(maxsize=None)
@@ -305,13 +306,17 @@ def _summarise(window, spec, names, x0, bounds, sol, sigma, predicted, seconds, 
                         "start value (the first readings): unless that is known, fit ambient_C and initial_temp_C too")
     w = window
     if w.gap_s > 0.01 * (w.time_s[-1] - w.time_s[0] + w.dt_s[0]):
-        warnings.append(f"readings are missing for {w.gap_s:.0f} s in {w.gaps} gaps; the model's load over them is "
-                        "estimated (see window.py)")
+        how = (f"the heating load over {w.heat_estimated} of them is estimated (see window.py)" if w.heat_estimated
+               else "the load counter gives the heating over them")
+        warnings.append(f"readings are missing for {w.gap_s:.0f} s in {w.gaps} gaps; {how}")
     wide = [f"{n} ×{f:.2g}" for n, f in zip(names, widened) if np.isfinite(f) and f > 1.1]
     if wide:
-        estimated = int(np.count_nonzero(w.heat_load_var))
-        warnings.append(f"the heating load over {estimated} intervals with missed readings is estimated (no load counter "
+        warnings.append(f"the heating load over {w.heat_estimated} gaps in the readings is estimated (no load counter "
                         f"tag, or a bad counter reading): its uncertainty widens the intervals of {', '.join(wide)}")
+    if abs(w.counter_ratio - 1.0) > COUNTER_TOLERANCE:
+        warnings.append(f"the load counter rose {w.counter_ratio:.3g} times the sampled load's load-time over the same "
+                        "intervals: it should count ∫ load dt in the unit it names (rated-load s or h), not a cubic "
+                        "spectrum or another unit; the heating input follows the counter")
     at_bound = [n for n, v, lo, hi in zip(names, x, *bounds) if v <= lo or v >= hi]
     warnings += [f"{n} = {x[names.index(n)]:.6g} sits on its bound: its interval is not meaningful" for n in at_bound]
     return Calibration(

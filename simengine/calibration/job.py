@@ -18,7 +18,7 @@ import numpy as np
 
 from simengine.calibration.fit import Calibration, FitSpec, fit
 from simengine.calibration.model import Baseline, baseline_for
-from simengine.calibration.window import Window, align, clock_times, tag_gains, tags_of
+from simengine.calibration.window import Window, align, clock_times, steady_load_s, tag_gains, tags_of
 from simengine.config.calibrate import CalibrateConfig
 from simengine.config.plc import RecordConfig
 from simengine.config.scenario import ScenarioConfig
@@ -101,7 +101,8 @@ def window_of(recording: Recording, cfg: CalibrateConfig, scenario: ScenarioConf
         t, ok = clock_times(values, quality, clock)
         time_s, values, quality, factor = t[ok], values[ok], quality[ok], 1.0
     return align(time_s, values, quality, tags, tag_gains(tags, scenario.fleet.sensors),
-                 asset=cfg.asset, time_factor=factor, needed=spec.needed_quantities())
+                 asset=cfg.asset, time_factor=factor, needed=spec.needed_quantities(),
+                 steady_load_s=steady_load_s(scenario.fleet.duty))
 
 
 def clock_column(recording: Recording, clock_tag: str) -> int | None:

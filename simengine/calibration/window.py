@@ -30,6 +30,7 @@ Times: reading times in s (Unix for a recording), scaled by `time_factor`
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -39,7 +40,7 @@ from simengine.calibration.model import INPUT, OUTPUTS
 from simengine.config.validate import ConfigError, Problem
 from simengine.plc.readings import Quality
 from simengine.plc.recorder import Recording
-from simengine.plc.virtual_plc import LOAD_COUNTER
+from simengine.plc.virtual_plc import LOAD_COUNTER, PHYSICAL_RANGE
 
 
 class TagInfo(NamedTuple):
@@ -83,6 +84,8 @@ class Window:
     repeated: int = 0  # rows dropped as a second read of the same PLC scan
     gaps: int = 0  # intervals longer than GAP_FACTOR typical ones (a link down, polls missed)
     gap_s: float = 0.0  # model seconds missed in gaps of two scans or more
+    heat_estimated: int = 0  # gaps whose heating load is estimated (no counter reading at both ends)
+    counter_ratio: float = float("nan")  # the counter's load-time over the sampled load's, intervals without gaps
 
     @property
     def n(self) -> int:
@@ -124,10 +127,12 @@ def tag_gains(tags: list[TagInfo], sensors) -> dict[str, float]:
 
 
 def align(time_s: np.ndarray, values: np.ndarray, quality: np.ndarray, tags: list[TagInfo], gains: dict[str, float],
-          *, asset: int, time_factor: float = 1.0, needed: tuple[str, ...] = ()) -> Window:
+          *, asset: int, time_factor: float = 1.0, needed: tuple[str, ...] = (), steady_load_s: float = math.inf) -> Window:
     """The window of `asset` from readings (T,), (T, n_tags), (T, n_tags) of `tags`.
 
     `needed`: output quantities the fit cannot do without (those its parameters act on).
+    `steady_load_s`: the shortest time the load holds still (`steady_load_s(duty)`): a longer gap may
+    hide more than one change of load.
     Raises ConfigError, naming the quantity and the rule, where a needed quantity has no
     tag or no good reading, or the load input is missing.
     """
@@ -148,6 +153,9 @@ def align(time_s: np.ndarray, values: np.ndarray, quality: np.ndarray, tags: lis
                 for q in needed if not by_quantity[q]]
     if not by_quantity[INPUT]:
         problems.append(Problem(f"tags[{INPUT}]", f"asset {asset}", "no load tag (hoist load or strain): the model's input"))
+    if len(by_quantity[LOAD_COUNTER]) > 1:
+        problems.append(Problem(f"tags[{LOAD_COUNTER}]", f"asset {asset}: {[tags[j].name for j in by_quantity[LOAD_COUNTER]]}",
+                                "one load counter per asset: map only one of them"))
     if problems:
         raise ConfigError(problems)
 
@@ -188,17 +196,33 @@ def align(time_s: np.ndarray, values: np.ndarray, quality: np.ndarray, tags: lis
     typical = float(np.percentile(np.diff(t), 10)) if t.size > 1 else 1.0
     dt = np.diff(t, prepend=t[0] - typical)
     gap = dt > GAP_FACTOR * typical
-    heat_load, heat_var = _load_over_gaps(load, dt, gap, typical)
+    heat_load, heat_var = _load_over_gaps(load, dt, gap, typical, min(LONG_GAP * typical, steady_load_s))
+    known, counter_ratio = np.zeros(t.size, bool), float("nan")
     if by_quantity[LOAD_COUNTER]:  # exact wherever the counter was read at both ends of an interval
-        counter, _ = mean_of(by_quantity[LOAD_COUNTER][:1])
+        counter, _ = mean_of(by_quantity[LOAD_COUNTER])
         rate = np.diff(counter[first:], prepend=np.nan) / dt  # simulated seconds over model (simulated) seconds
-        known = np.isfinite(rate) & (rate >= 0)  # not across a bad reading or a counter reset
+        # not across a bad reading, a reset (a fall) or a spike (a rise faster than any load could make it)
+        known = np.isfinite(rate) & (rate >= 0) & (rate <= PHYSICAL_RANGE[INPUT][1])
         heat_load, heat_var = np.where(known, rate, heat_load), np.where(known, 0.0, heat_var)
+        counter_ratio = _counter_ratio(rate, load, dt, known & ~gap)
     return Window(asset=asset, start_s=float(time_s[first]), time_s=t, dt_s=dt, load_factor=load, heat_load_factor=heat_load,
                   heat_load_var=heat_var, observed=observed,
                   counts=counts, tags={qn: [tags[j].name for j in js] for qn, js in by_quantity.items() if js},
                   excluded=excluded, input_held=input_held, repeated=repeated, gaps=int(gap.sum()),
-                  gap_s=float((dt - typical)[dt > 2.5 * typical].sum()))
+                  gap_s=float((dt - typical)[dt > 2.5 * typical].sum()), heat_estimated=int(np.sum(gap & ~known)),
+                  counter_ratio=counter_ratio)
+
+
+def steady_load_s(duty) -> float:
+    """The shortest time (s) a duty's load holds still: half a lift cycle (a lift, or the return)."""
+    return 1800.0 / duty.lifts.lifts_per_h if duty.kind == "lifts" else math.inf
+
+
+def _counter_ratio(rate: np.ndarray, load: np.ndarray, dt: np.ndarray, plain: np.ndarray) -> float:
+    """Σ counter increase / Σ sampled load·dt over intervals with both (NaN where the load hardly moved):
+    ≈ 1 for a counter of ∫ load dt in the unit it names, not for a cubic spectrum count or a wrong unit."""
+    sampled = float(np.sum((load * dt)[plain]))
+    return float(np.sum((rate * dt)[plain])) / sampled if sampled > 0.05 * np.sum(dt[plain]) else float("nan")
 
 
 def repeated_scans(values: np.ndarray, quality: np.ndarray) -> np.ndarray:
@@ -228,24 +252,25 @@ def _hold_missing(values: np.ndarray, quality: np.ndarray) -> tuple[np.ndarray, 
     return values[last, cols], np.where(never, MISSING, held_q)
 
 
-def _load_over_gaps(load: np.ndarray, dt: np.ndarray, gap: np.ndarray, typical: float) -> tuple[np.ndarray, np.ndarray]:
+def _load_over_gaps(load: np.ndarray, dt: np.ndarray, gap: np.ndarray, typical: float,
+                    longest_short_s: float) -> tuple[np.ndarray, np.ndarray]:
     """The load heating the motor over each interval, and the variance of that figure, from the sampled
     load alone (each reading's load stands for the interval it closes).
 
-    A short gap of m typical intervals hides m - 1 loads. A lift lasts a minute, so within the gap the
-    load changes at most once, from the reading before to the one after, at a point equally likely to
-    be anywhere: each hidden load is one or the other, and the gap's mean load is
-    ((m + 1)·after + (m - 1)·before) / 2m with variance δ²(m² - 1)/12m² (δ: after - before; 0 with no
-    change). A long gap (over LONG_GAP intervals) spans many lifts: the window's mean load, with the
-    variance of means of as many consecutive readings."""
+    A short gap (up to `longest_short_s`, no longer than the load holds still) of m typical intervals
+    hides m - 1 loads. Within it the load changes at most once, from the reading before to the one
+    after, at a point equally likely to be anywhere: each hidden load is one or the other, and the
+    gap's mean load is ((m + 1)·after + (m - 1)·before) / 2m with variance δ²(m² - 1)/12m² (δ: after -
+    before; 0 with no change). A long gap spans lifts: the window's mean load, with the variance of
+    means of as many consecutive readings."""
     zero = np.zeros_like(load)
-    if not gap.any() or gap.all():
+    if not gap.any():
         return load, zero
     before = np.concatenate([[load[0]], load[:-1]])
-    m = dt / typical
+    m = np.maximum(np.rint(dt / typical), 1.0)  # scans: a late poll's interval of 1.6 typical ones hides one
     short = ((m + 1) * load + (m - 1) * before) / (2 * m)
     short_var = (load - before) ** 2 * (m**2 - 1) / (12 * m**2)
-    long_gap = dt > LONG_GAP * typical
+    long_gap = gap & (dt > longest_short_s)
     if not long_gap.any():
         return np.where(gap, short, load), np.where(gap, short_var, 0.0)
     mean = np.average(load[~gap], weights=dt[~gap])

@@ -49,7 +49,7 @@ def test_a_short_gap_takes_the_mean_and_variance_over_where_the_load_may_change(
     before, after = 0.2, 0.9
     load = np.array([before, after, after])
     dt = np.array([1.0, float(m), 1.0])
-    estimate, var = _load_over_gaps(load, dt, dt > 1.5, typical=1.0)
+    estimate, var = _load_over_gaps(load, dt, dt > 1.5, 1.0, 20.0)
     hidden_before = np.arange(m)  # how many of the m - 1 hidden loads were still `before`
     means = (after + hidden_before * before + (m - 1 - hidden_before) * after) / m
     assert estimate[1] == pytest.approx(means.mean(), rel=1e-12)
@@ -61,9 +61,55 @@ def test_a_long_gap_takes_the_window_mean_with_the_spread_of_such_means():
     load = np.tile(np.repeat([0.0, 0.8], 30), 10)  # half-minute lifts
     dt = np.ones(load.size)
     dt[300] = 60.0  # a minute missed: many lifts' worth of load unknown
-    estimate, var = _load_over_gaps(load, dt, dt > 1.5, typical=1.0)
+    estimate, var = _load_over_gaps(load, dt, dt > 1.5, 1.0, 20.0)
     assert estimate[300] == pytest.approx(np.average(np.delete(load, 300)), rel=1e-12)
     assert 0.0 < var[300] < 0.01 * np.var(load)  # a minute spans a whole lift cycle: its mean hardly varies
+
+
+def test_a_gap_longer_than_the_load_holds_still_is_a_long_one_however_few_scans_it_hides():
+    """At one reading in 5 s, 75 s are 15 scans, but a 60 s lift fits inside: the window's mean, not the
+    readings either side (idle at both ends would say no load at all)."""
+    load = np.tile(np.repeat([0.0, 0.8], 12), 20)  # 60 s lifts read every 5 s
+    dt = np.full(load.size, 5.0)
+    dt[100] = 75.0
+    estimate, var = _load_over_gaps(load, dt, dt > 7.5, 5.0, 60.0)
+    assert estimate[100] == pytest.approx(np.average(np.delete(load, 100)), rel=1e-12) and var[100] > 0
+
+
+def test_a_counter_spike_reset_or_second_counter_is_not_taken_for_heat(readings):
+    sc, rec, caught = readings
+    tags = tags_of(rec)
+    j = next(i for i, t in enumerate(tags) if t.quantity == LOAD_COUNTER)
+    rows = np.arange(100, 1300)
+    clean = window(sc, rec, rows)
+
+    def heat(values, tag_list=tags):
+        return align(rec.time_s[rows], values, rec.quality[rows], tag_list, tag_gains(tag_list, sc.fleet.sensors),
+                     asset=0).heat_load_factor
+
+    spiked = rec.values[rows].copy()
+    spiked[500, j] = 1.0e6  # an out-of-range fault the tag's limits do not catch: a counter may be anywhere
+    reset = rec.values[rows].copy()
+    reset[700:, j] -= reset[700, j]  # the counter restarts from zero
+    for values, fell_back in ((spiked, [500, 501]), (reset, [700])):
+        h = heat(values)
+        np.testing.assert_array_equal(np.delete(h, fell_back), np.delete(clean.heat_load_factor, fell_back))
+        np.testing.assert_array_equal(h[fell_back], clean.load_factor[fell_back])  # the sampled load instead
+    twice = tags + [tags[j]._replace(name="sts_crane00.load_time_s.copy")]
+    with pytest.raises(ConfigError, match=r"tags\[load_time_s\].*one load counter per asset"):
+        heat(np.column_stack([rec.values[rows], rec.values[rows, j]]), twice)
+
+
+def test_a_counter_that_is_not_load_time_is_flagged(readings):
+    sc, rec, caught = readings
+    tags = tags_of(rec)
+    j = next(i for i, t in enumerate(tags) if t.quantity == LOAD_COUNTER)
+    values = rec.values.copy()
+    values[:, j] *= 3.0  # say, a counter of minutes labelled seconds
+    w = align(rec.time_s[caught], values[caught], rec.quality[caught], tags, tag_gains(tags, sc.fleet.sensors), asset=0)
+    assert w.counter_ratio == pytest.approx(3.0, rel=0.05) and window(sc, rec, caught).counter_ratio == pytest.approx(1.0, abs=0.02)
+    cal = fit(w, FitSpec(THERMAL), baseline(sc, w))
+    assert any("load counter rose 3" in x for x in cal.warnings), cal.warnings
 
 
 def test_a_load_counter_makes_the_heating_over_missed_scans_exact(readings):
@@ -77,7 +123,8 @@ def test_a_load_counter_makes_the_heating_over_missed_scans_exact(readings):
     missed_mean = (cumulative[ends[1:] + 1] - cumulative[ends[:-1] + 1]) / w.dt_s[1:]
     np.testing.assert_allclose(w.heat_load_factor[1:], missed_mean, rtol=1e-9, atol=1e-12)
     cal = fit(w, FitSpec(THERMAL, confidence=0.99), baseline(sc, w))
-    assert not any("widens" in x for x in cal.warnings), cal.warnings
+    assert not any("widens" in x or "estimated" in x for x in cal.warnings), cal.warnings
+    assert w.heat_estimated == 0 and any("the load counter gives the heating over them" in x for x in cal.warnings)
     for name in THERMAL[:2]:
         i = cal.names.index(name)
         assert cal.ci_low[i] <= TRUTH[name] <= cal.ci_high[i], (name, cal.values[i], cal.sd[i])
