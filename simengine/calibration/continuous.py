@@ -27,7 +27,8 @@ import numpy as np
 from simengine.calibration.crack_filter import CrackFilter, CrackFilterConfig, expected_driver_per_s
 from simengine.calibration.fit import Calibration, FitSpec, fit
 from simengine.calibration.rul import RemainingLife, remaining_life
-from simengine.calibration.window import align, clock_times, repeated_scans, steady_load_s, tag_gains, tags_of
+from simengine.calibration.heating import steady_load_s
+from simengine.calibration.window import align, clock_times, repeated_scans, tag_gains, tags_of
 from simengine.config.calibrate import CalibrateConfig
 from simengine.config.scenario import ScenarioConfig
 from simengine.config.validate import ConfigError, Problem

@@ -27,6 +27,7 @@ from scipy import stats
 
 from simengine.calibration import least_squares
 from simengine.calibration.diagnostics import TEMPERATURES, correlated, goodness, identifiability, poorly_determined
+from simengine.calibration.input_uncertainty import heating_input_effect
 from simengine.calibration.model import OUTPUTS, PARAMETERS, Baseline, predict
 from simengine.calibration.window import Window, noise_sd
 from simengine.config.validate import ConfigError, Problem
@@ -203,37 +204,11 @@ def fit(window: Window, spec: FitSpec, baseline: Baseline) -> Calibration:
         sol = solve(np.asarray(sol.x), weight)
     seconds = time.perf_counter() - started
     predicted = np.asarray(_predict(sol.x, names, baseline, *inputs))
-    input_effect = _heat_input_effect(names, sol, spec, window, (baseline, *inputs, observed, weight))
+    irls = None if spec.loss == "linear" else least_squares.robust((np.asarray(sol.residuals) / spec.f_scale) ** 2,
+                                                                    spec.loss)[1]
+    input_effect = heating_input_effect(residual, sol, window.heat_load_var, (baseline, *inputs, observed, weight), irls)
     return _summarise(window, spec, names, x0, (lower, upper), sol, sigma, predicted, seconds, np.asarray(weight),
                       input_effect)
-
-
-@functools.lru_cache(maxsize=None)
-def _residual_heat_vjp(names: tuple[str, ...]):
-    """(θ, args, cotangents (p, m)) -> cotangentsᵀ·∂r/∂heat_load (p, n), jitted once per parameter set."""
-    residual = residual_function(names)
-
-    def vjps(theta, args, cotangents):
-        baseline, dt_s, load, heat, observed, weight = args
-        _, pullback = jax.vjp(lambda h: residual(theta, baseline, dt_s, load, h, observed, weight), heat)
-        return jax.vmap(lambda c: pullback(c)[0])(cotangents)
-
-    return jax.jit(vjps)
-
-
-def _heat_input_effect(names, sol, spec: FitSpec, window: Window, args) -> np.ndarray | None:
-    """B (p, n) with B Bᵀ = Jᵀ G D Gᵀ J: what the uncertainty D of the heating load estimated over gaps
-    (window.heat_load_var) does to the normal equations, G = ∂r/∂heat_load; None where it is known.
-
-    An error e in the heating load moves the residuals by G e and the estimate by (JᵀJ)⁻¹JᵀG e, so
-    the parameters' covariance gains (JᵀJ)⁻¹ B Bᵀ (JᵀJ)⁻¹: errors in variables, to first order."""
-    if not np.any(window.heat_load_var > 0):
-        return None
-    J = np.asarray(sol.jacobian)
-    if spec.loss != "linear":  # the robust fit's normal equations weigh by the IRLS weights
-        J = J * np.asarray(least_squares.robust((np.asarray(sol.residuals) / spec.f_scale) ** 2, spec.loss)[1])[:, None]
-    jt_g = np.asarray(_residual_heat_vjp(names)(sol.x, args, jnp.asarray(J.T)))
-    return jt_g * np.sqrt(window.heat_load_var)[None, :]
 
 
 def _chi2_per_quantity(residuals: np.ndarray, window: Window, spec: FitSpec) -> np.ndarray:
@@ -281,7 +256,7 @@ def _summarise(window, spec, names, x0, bounds, sol, sigma, predicted, seconds, 
         inverse = np.linalg.pinv(Jn.T @ Jn, hermitian=True)
         cov = s2 * scale[:, None] * inverse * scale[None, :]
         widened = np.ones(p)
-        if input_effect is not None:  # the heating load estimated over gaps (see _heat_input_effect)
+        if input_effect is not None:  # the heating load estimated over gaps (see input_uncertainty)
             spread = inverse @ (input_effect * scale[:, None])
             cov_from_input = scale[:, None] * (spread @ spread.T) * scale[None, :]
             widened = np.sqrt(1.0 + np.diag(cov_from_input) / np.diag(cov))

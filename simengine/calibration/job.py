@@ -18,7 +18,8 @@ import numpy as np
 
 from simengine.calibration.fit import Calibration, FitSpec, fit
 from simengine.calibration.model import Baseline, baseline_for
-from simengine.calibration.window import Window, align, clock_times, steady_load_s, tag_gains, tags_of
+from simengine.calibration.heating import steady_load_s
+from simengine.calibration.window import Window, align, clock_times, tag_gains, tags_of
 from simengine.config.calibrate import CalibrateConfig
 from simengine.config.plc import RecordConfig
 from simengine.config.scenario import ScenarioConfig

@@ -13,16 +13,9 @@ row (an OPC UA subscription reports changes only) holds its last value. A row eq
 the one before in every tag is the same PLC scan polled twice and is
 dropped (and counted): kept, it would understate the noise.
 
-The motor's heating over each interval is the load integrated over it. A
-load counter tag (quantity ``load_time_s``: rated-load seconds, as a crane's
-load-spectrum recorder counts them) gives it exactly, gaps included: its
-increase over the interval. Without one, the load sampled at the reading
-stands for the interval, and over a gap in the readings (polls missed, a
-link down) the load is unknown: `_load_over_gaps` estimates it and says how
-uncertain the estimate is, and the fit widens its intervals by what that
-uncertainty does to the parameters. It is not small: a thermal fit to an
-hour of readings pins τ to 0.2 %, and half a second of a lift's heat
-misplaced at one missed scan in ten moves τ by several of those.
+The motor's heating over each interval (the load integrated over it) comes
+from a load counter where the map has one, else from the sampled load, with
+an estimate and its variance over gaps: `simengine.calibration.heating`.
 
 Times: reading times in s (Unix for a recording), scaled by `time_factor`
 (a virtual PLC served faster than real time) to model seconds.
@@ -36,11 +29,12 @@ from typing import NamedTuple
 
 import numpy as np
 
+from simengine.calibration.heating import heating_load
 from simengine.calibration.model import INPUT, OUTPUTS
 from simengine.config.validate import ConfigError, Problem
 from simengine.plc.readings import Quality
 from simengine.plc.recorder import Recording
-from simengine.plc.virtual_plc import LOAD_COUNTER, PHYSICAL_RANGE
+from simengine.plc.virtual_plc import LOAD_COUNTER
 
 
 class TagInfo(NamedTuple):
@@ -131,7 +125,7 @@ def align(time_s: np.ndarray, values: np.ndarray, quality: np.ndarray, tags: lis
     """The window of `asset` from readings (T,), (T, n_tags), (T, n_tags) of `tags`.
 
     `needed`: output quantities the fit cannot do without (those its parameters act on).
-    `steady_load_s`: the shortest time the load holds still (`steady_load_s(duty)`): a longer gap may
+    `steady_load_s`: the shortest time the load holds still (`heating.steady_load_s(duty)`): a longer gap may
     hide more than one change of load.
     Raises ConfigError, naming the quantity and the rule, where a needed quantity has no
     tag or no good reading, or the load input is missing.
@@ -196,33 +190,14 @@ def align(time_s: np.ndarray, values: np.ndarray, quality: np.ndarray, tags: lis
     typical = float(np.percentile(np.diff(t), 10)) if t.size > 1 else 1.0
     dt = np.diff(t, prepend=t[0] - typical)
     gap = dt > GAP_FACTOR * typical
-    heat_load, heat_var = _load_over_gaps(load, dt, gap, typical, min(LONG_GAP * typical, steady_load_s))
-    known, counter_ratio = np.zeros(t.size, bool), float("nan")
-    if by_quantity[LOAD_COUNTER]:  # exact wherever the counter was read at both ends of an interval
-        counter, _ = mean_of(by_quantity[LOAD_COUNTER])
-        rate = np.diff(counter[first:], prepend=np.nan) / dt  # simulated seconds over model (simulated) seconds
-        # not across a bad reading, a reset (a fall) or a spike (a rise faster than any load could make it)
-        known = np.isfinite(rate) & (rate >= 0) & (rate <= PHYSICAL_RANGE[INPUT][1])
-        heat_load, heat_var = np.where(known, rate, heat_load), np.where(known, 0.0, heat_var)
-        counter_ratio = _counter_ratio(rate, load, dt, known & ~gap)
-    return Window(asset=asset, start_s=float(time_s[first]), time_s=t, dt_s=dt, load_factor=load, heat_load_factor=heat_load,
-                  heat_load_var=heat_var, observed=observed,
+    counter = mean_of(by_quantity[LOAD_COUNTER])[0][first:] if by_quantity[LOAD_COUNTER] else None
+    heat = heating_load(load, counter, dt, gap, typical, min(LONG_GAP * typical, steady_load_s))
+    return Window(asset=asset, start_s=float(time_s[first]), time_s=t, dt_s=dt, load_factor=load,
+                  heat_load_factor=heat.load, heat_load_var=heat.var, observed=observed,
                   counts=counts, tags={qn: [tags[j].name for j in js] for qn, js in by_quantity.items() if js},
                   excluded=excluded, input_held=input_held, repeated=repeated, gaps=int(gap.sum()),
-                  gap_s=float((dt - typical)[dt > 2.5 * typical].sum()), heat_estimated=int(np.sum(gap & ~known)),
-                  counter_ratio=counter_ratio)
-
-
-def steady_load_s(duty) -> float:
-    """The shortest time (s) a duty's load holds still: half a lift cycle (a lift, or the return)."""
-    return 1800.0 / duty.lifts.lifts_per_h if duty.kind == "lifts" else math.inf
-
-
-def _counter_ratio(rate: np.ndarray, load: np.ndarray, dt: np.ndarray, plain: np.ndarray) -> float:
-    """Σ counter increase / Σ sampled load·dt over intervals with both (NaN where the load hardly moved):
-    ≈ 1 for a counter of ∫ load dt in the unit it names, not for a cubic spectrum count or a wrong unit."""
-    sampled = float(np.sum((load * dt)[plain]))
-    return float(np.sum((rate * dt)[plain])) / sampled if sampled > 0.05 * np.sum(dt[plain]) else float("nan")
+                  gap_s=float((dt - typical)[dt > 2.5 * typical].sum()), heat_estimated=int(np.sum(gap & ~heat.counted)),
+                  counter_ratio=heat.counter_ratio)
 
 
 def repeated_scans(values: np.ndarray, quality: np.ndarray) -> np.ndarray:
@@ -250,41 +225,6 @@ def _hold_missing(values: np.ndarray, quality: np.ndarray) -> tuple[np.ndarray, 
     held_q = quality[last, cols]
     never = absent & (last == 0) & (quality[0][None, :] == MISSING)
     return values[last, cols], np.where(never, MISSING, held_q)
-
-
-def _load_over_gaps(load: np.ndarray, dt: np.ndarray, gap: np.ndarray, typical: float,
-                    longest_short_s: float) -> tuple[np.ndarray, np.ndarray]:
-    """The load heating the motor over each interval, and the variance of that figure, from the sampled
-    load alone (each reading's load stands for the interval it closes).
-
-    A short gap (up to `longest_short_s`, no longer than the load holds still) of m typical intervals
-    hides m - 1 loads. Within it the load changes at most once, from the reading before to the one
-    after, at a point equally likely to be anywhere: each hidden load is one or the other, and the
-    gap's mean load is ((m + 1)·after + (m - 1)·before) / 2m with variance δ²(m² - 1)/12m² (δ: after -
-    before; 0 with no change). A long gap spans lifts: the window's mean load, with the variance of
-    means of as many consecutive readings."""
-    zero = np.zeros_like(load)
-    if not gap.any():
-        return load, zero
-    before = np.concatenate([[load[0]], load[:-1]])
-    m = np.maximum(np.rint(dt / typical), 1.0)  # scans: a late poll's interval of 1.6 typical ones hides one
-    short = ((m + 1) * load + (m - 1) * before) / (2 * m)
-    short_var = (load - before) ** 2 * (m**2 - 1) / (12 * m**2)
-    long_gap = gap & (dt > longest_short_s)
-    if not long_gap.any():
-        return np.where(gap, short, load), np.where(gap, short_var, 0.0)
-    mean = np.average(load[~gap], weights=dt[~gap])
-    long_var = np.array([_block_mean_variance(load, k) for k in np.rint(m[long_gap]).astype(int)])
-    estimate, var = np.where(gap, short, load), np.where(gap, short_var, 0.0)
-    estimate[long_gap], var[long_gap] = mean, long_var
-    return estimate, var
-
-
-def _block_mean_variance(x: np.ndarray, k: int) -> float:
-    """Variance of the means of k consecutive values of x (k capped at half of x)."""
-    k = max(1, min(k, x.size // 2))
-    c = np.concatenate([[0.0], np.cumsum(x)])
-    return float(np.var((c[k:] - c[:-k]) / k))
 
 
 def _reason(code: int) -> str:

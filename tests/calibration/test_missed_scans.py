@@ -16,7 +16,7 @@ from calibration_setup import TRUTH, one_percent_noise
 from simengine.calibration import FitSpec, align, fit, predict, tag_gains, tags_of
 from simengine.calibration.job import baseline
 from simengine.calibration.sources import record_virtual
-from simengine.calibration.window import _load_over_gaps
+from simengine.calibration.heating import load_over_gaps
 from simengine.config import ConfigError
 from simengine.plc.readings import Quality
 from simengine.plc.virtual_plc import LOAD_COUNTER, PhysicsSource
@@ -49,7 +49,7 @@ def test_a_short_gap_takes_the_mean_and_variance_over_where_the_load_may_change(
     before, after = 0.2, 0.9
     load = np.array([before, after, after])
     dt = np.array([1.0, float(m), 1.0])
-    estimate, var = _load_over_gaps(load, dt, dt > 1.5, 1.0, 20.0)
+    estimate, var = load_over_gaps(load, dt, dt > 1.5, 1.0, 20.0)
     hidden_before = np.arange(m)  # how many of the m - 1 hidden loads were still `before`
     means = (after + hidden_before * before + (m - 1 - hidden_before) * after) / m
     assert estimate[1] == pytest.approx(means.mean(), rel=1e-12)
@@ -61,7 +61,7 @@ def test_a_long_gap_takes_the_window_mean_with_the_spread_of_such_means():
     load = np.tile(np.repeat([0.0, 0.8], 30), 10)  # half-minute lifts
     dt = np.ones(load.size)
     dt[300] = 60.0  # a minute missed: many lifts' worth of load unknown
-    estimate, var = _load_over_gaps(load, dt, dt > 1.5, 1.0, 20.0)
+    estimate, var = load_over_gaps(load, dt, dt > 1.5, 1.0, 20.0)
     assert estimate[300] == pytest.approx(np.average(np.delete(load, 300)), rel=1e-12)
     assert 0.0 < var[300] < 0.01 * np.var(load)  # a minute spans a whole lift cycle: its mean hardly varies
 
@@ -72,7 +72,7 @@ def test_a_gap_longer_than_the_load_holds_still_is_a_long_one_however_few_scans_
     load = np.tile(np.repeat([0.0, 0.8], 12), 20)  # 60 s lifts read every 5 s
     dt = np.full(load.size, 5.0)
     dt[100] = 75.0
-    estimate, var = _load_over_gaps(load, dt, dt > 7.5, 5.0, 60.0)
+    estimate, var = load_over_gaps(load, dt, dt > 7.5, 5.0, 60.0)
     assert estimate[100] == pytest.approx(np.average(np.delete(load, 100)), rel=1e-12) and var[100] > 0
 
 
@@ -178,3 +178,14 @@ def test_without_a_counter_the_intervals_carry_the_estimated_heating(readings):
     assert np.all(spread / unwidened > 1.5), (spread, unwidened)
     z = (np.array(estimates) - truth[:2]) / np.array(sds)
     assert np.mean(np.abs(z) < stats.norm.ppf(0.975)) > 0.85
+
+
+def test_a_robust_fit_carries_the_estimated_heating_too(readings):
+    """The robust losses weigh the input's effect by their IRLS weights: without outliers, about as the
+    least-squares fit does."""
+    sc, rec, caught = readings
+    w = window(sc, rec, caught, counter=False)
+    base = baseline(sc, w)
+    plain, huber = fit(w, FitSpec(THERMAL), base), fit(w, FitSpec(THERMAL, loss="huber"), base)
+    assert any("widens" in x for x in huber.warnings), huber.warnings
+    np.testing.assert_allclose(huber.sd[:2], plain.sd[:2], rtol=0.25)
