@@ -204,11 +204,12 @@ def fit(window: Window, spec: FitSpec, baseline: Baseline) -> Calibration:
         sol = solve(np.asarray(sol.x), weight)
     seconds = time.perf_counter() - started
     predicted = np.asarray(_predict(sol.x, names, baseline, *inputs))
-    irls = None if spec.loss == "linear" else least_squares.robust((np.asarray(sol.residuals) / spec.f_scale) ** 2,
-                                                                    spec.loss)[1]
+    # the robust fit's curvature: its IRLS weights at the optimum (None: least squares)
+    irls = None if spec.loss == "linear" else np.asarray(
+        least_squares.robust((np.asarray(sol.residuals) / spec.f_scale) ** 2, spec.loss)[1])
     input_effect = heating_input_effect(residual, sol, window.heat_load_var, (baseline, *inputs, observed, weight), irls)
     return _summarise(window, spec, names, x0, (lower, upper), sol, sigma, predicted, seconds, np.asarray(weight),
-                      input_effect)
+                      irls, input_effect)
 
 
 def _chi2_per_quantity(residuals: np.ndarray, window: Window, spec: FitSpec) -> np.ndarray:
@@ -235,12 +236,11 @@ def _noise(window: Window, spec: FitSpec) -> np.ndarray:
     return np.where(np.isfinite(sigma), np.maximum(sigma, floor), 1.0)
 
 
-def _summarise(window, spec, names, x0, bounds, sol, sigma, predicted, seconds, weight, input_effect) -> Calibration:
+def _summarise(window, spec, names, x0, bounds, sol, sigma, predicted, seconds, weight, irls, input_effect) -> Calibration:
     p = len(names)
     r, J = np.asarray(sol.residuals), np.asarray(sol.jacobian)
-    if spec.loss != "linear":  # the robust fit's curvature: IRLS weights at the optimum
-        w = np.asarray(least_squares.robust((r / spec.f_scale) ** 2, spec.loss)[1])
-        r, J = r * np.sqrt(w), J * np.sqrt(w)[:, None]
+    if irls is not None:
+        r, J = r * np.sqrt(irls), J * np.sqrt(irls)[:, None]
     m = int(np.count_nonzero(weight))
     dof = max(m - p, 1)
     s2 = float(r @ r / dof)
@@ -281,7 +281,7 @@ def _summarise(window, spec, names, x0, bounds, sol, sigma, predicted, seconds, 
                         "start value (the first readings): unless that is known, fit ambient_C and initial_temp_C too")
     w = window
     if w.gap_s > 0.01 * (w.time_s[-1] - w.time_s[0] + w.dt_s[0]):
-        how = (f"the heating load over {w.heat_estimated} of them is estimated (see window.py)" if w.heat_estimated
+        how = (f"the heating load over {w.heat_estimated} of them is estimated (see heating.py)" if w.heat_estimated
                else "the load counter gives the heating over them")
         warnings.append(f"readings are missing for {w.gap_s:.0f} s in {w.gaps} gaps; {how}")
     wide = [f"{n} ×{f:.2g}" for n, f in zip(names, widened) if np.isfinite(f) and f > 1.1]
