@@ -41,3 +41,21 @@ def test_readme_calibration_commands_run_as_written(tmp_path, capsys):
     params = next(tmp_path.glob("calibrate-*/params.yaml"))
     assert main(["fatigue", f"calibration={params}", "replicas=100", "horizon_years=1", "plots=false",
                  f"out_dir={tmp_path}"]) == 0
+
+
+def test_the_project_stands_alone():
+    """Nothing in the repository points outside it: the design lives in docs/design.md."""
+    root = Path(__file__).resolve().parents[1]
+    skip = {".git", ".venv", "node_modules", "results", ".pytest_cache", ".hypothesis", "__pycache__"}
+    pointing = []
+    for path in root.rglob("*"):
+        parts = path.relative_to(root).parts
+        if skip.intersection(parts) or any(p.endswith(".egg-info") for p in parts) or path == Path(__file__).resolve():
+            continue
+        if not path.is_file() or path.stat().st_size > 1_000_000:
+            continue
+        text = path.read_bytes().decode("utf-8", errors="ignore")
+        if "../shared" in text or "shared/DESIGN" in text:
+            pointing.append(str(path.relative_to(root)))
+    assert pointing == []
+    assert (root / "docs/design.md").is_file()
