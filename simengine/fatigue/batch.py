@@ -9,7 +9,9 @@ B[n] the shared block multiplier.
 Constant geometry factor Y (`run_constant_Y`): the Paris integral is linear
 in the cumulative driver (see `simengine.physics.crack`),
 
-    g(a) = a^(1-m/2),   g(a_n) = g(a_0) + (1-m/2) C (Y√π)^m Σ_{i<n} D[i],
+    I(a_0, a_n) = ∫_{a_0}^{a_n} a^(-m/2) da = C (Y√π)^m Σ_{i<n} D[i],
+
+with I and its inverse in a form exact at every m (m = 2 included),
 
 so the failure block is found by bisection on the cumulative multiplier
 (shared by all replicas) and the crossing time within it exactly: no
@@ -29,13 +31,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from simengine.physics.crack import log1p_over, paris_integral, paris_integral_inverse
 from simengine.physics.pytree import pytree_dataclass
 
 SURVIVED, FAILED, INVALID, DIVERGED = 0, 1, 2, 3
 STATUS = {
     SURVIVED: "survived the horizon",
     FAILED: "failed: the crack reached its critical depth",
-    INVALID: "invalid parameters (C <= 0, m <= 0, a0 <= 0, a0 >= a_crit, not finite; m <= 2 with Y(a))",
+    INVALID: "invalid parameters (C <= 0, m <= 0, a0 <= 0, a0 >= a_crit, not finite)",
     DIVERGED: "diverged: the crack length stopped being finite before the critical depth",
 }
 __doc__ += "\n".join(f"    {code}: {text}" for code, text in STATUS.items())
@@ -65,19 +68,6 @@ def _valid(p: ReplicaParams):
             & (p.driver_per_block >= 0))
 
 
-def _g(a, e):
-    """The Paris transform: a^e for e != 0, ln a for e == 0 (m = 2)."""
-    safe_e = jnp.where(e == 0, 1.0, e)
-    return jnp.where(e == 0, jnp.log(a), a**safe_e)
-
-
-def _g_inverse(g, e):
-    safe_e = jnp.where(e == 0, 1.0, e)
-    inside = jnp.where(e < 0, jnp.maximum(g, 0.0), g)
-    a = jnp.where(e == 0, jnp.exp(g), inside ** (1.0 / safe_e))
-    return jnp.where((e < 0) & (g <= 0), jnp.inf, a)
-
-
 @partial(jax.jit, static_argnames=("record_every",))
 def run_constant_Y(params: ReplicaParams, multipliers, Y, record_every: int) -> BatchResult:
     """All replicas under one load history with constant Y; exact.
@@ -91,11 +81,10 @@ def run_constant_Y(params: ReplicaParams, multipliers, Y, record_every: int) -> 
 
 
 def _one_constant_Y(p: ReplicaParams, cum, Y, rec):
-    e = 1.0 - p.paris_m / 2.0
     k = p.paris_C * (Y * jnp.sqrt(jnp.pi)) ** p.paris_m
-    rate = jnp.where(e == 0, 1.0, e) * k * p.driver_per_block  # dg per unit of cumulative multiplier
-    g0, gc = _g(p.initial_flaw_m, e), _g(p.critical_m, e)
-    needed = jnp.where(rate != 0, (gc - g0) / jnp.where(rate != 0, rate, 1.0), jnp.inf)  # cumulative multiplier to fail
+    rate = k * p.driver_per_block  # Paris integral per unit of cumulative multiplier
+    to_fail = paris_integral(p.initial_flaw_m, p.critical_m, p.paris_m)
+    needed = jnp.where(rate > 0, to_fail / jnp.where(rate > 0, rate, 1.0), jnp.inf)  # cumulative multiplier to fail
     n = jnp.searchsorted(cum, needed, side="left")  # first boundary with cum >= needed
     within = n < cum.shape[0]
     n_c = jnp.clip(n, 1, cum.shape[0] - 1)
@@ -103,7 +92,7 @@ def _one_constant_Y(p: ReplicaParams, cum, Y, rec):
     failure_block = jnp.where(within & (needed >= 0), n_c - 1 + frac, jnp.inf)
     ok = _valid(p)
     status = jnp.where(~ok, INVALID, jnp.where(jnp.isfinite(failure_block), FAILED, SURVIVED))
-    crack = jnp.minimum(_g_inverse(g0 + rate * cum[rec], e), p.critical_m)
+    crack = jnp.minimum(paris_integral_inverse(p.initial_flaw_m, rate * cum[rec], p.paris_m), p.critical_m)
     return BatchResult(failure_block=jnp.where(ok, failure_block, jnp.nan), status=status,
                        crack_m=jnp.where(ok, crack, jnp.nan))
 
@@ -121,36 +110,57 @@ def run_variable_Y(params: ReplicaParams, multipliers, geometry, width_m, record
 
 
 def _one_variable_Y(p: ReplicaParams, spans, geometry, width_m):
-    """Heun's predictor–corrector of `crack_growth.predictor_corrector_block`, carried in
-    g = a^(1-m/2) so that a block costs four powers instead of eight (valid for m > 2)."""
+    """Heun's predictor–corrector of `crack_growth.predictor_corrector_block`, carried in the Paris
+    integral from the initial flaw, u = ∫_{a0}^{a} a^(-m/2) da, which each block raises by
+    C π^(m/2) Y_eff^m D; a(u) in the form exact at every m (m <= 2 included)."""
     m, e = p.paris_m, 1.0 - p.paris_m / 2.0
-    rate = e * p.paris_C * jnp.pi ** (m / 2.0) * p.driver_per_block  # dg per unit multiplier and unit Y^m
-    gc = p.critical_m**e
+    a0 = p.initial_flaw_m
+    rate = p.paris_C * jnp.pi ** (m / 2.0) * p.driver_per_block  # du per unit multiplier and unit Y^m
+    a0_e = a0**e
+    uc = paris_integral(a0, p.critical_m, m)
 
-    def a_of(g):
-        return jnp.where(g > 0, jnp.abs(g) ** (1.0 / e), jnp.inf)
+    def a_of(u):
+        return a0 * jnp.exp(log1p_over(e, u / a0_e))
 
     def block(carry, b):
-        a, g, n, failed_at = carry
+        a, u, n, failed_at = carry
         y0m = geometry(a, width_m) ** m
-        a_pred = a_of(g + rate * b * y0m)
+        a_pred = a_of(u + rate * b * y0m)
         # the corrector's Y stops at the critical depth: beyond it the detail has failed
-        g1 = g + rate * b * 0.5 * (y0m + geometry(jnp.minimum(a_pred, p.critical_m), width_m) ** m)
-        crossed = jnp.isinf(failed_at) & (g1 <= gc)
-        failed_at = jnp.where(crossed, n + (gc - g) / jnp.where(g1 < g, g1 - g, -1.0), failed_at)
-        g1 = jnp.maximum(g1, gc)  # hold at the critical depth
-        return (a_of(g1), g1, n + 1.0, failed_at), None
+        u1 = u + rate * b * 0.5 * (y0m + geometry(jnp.minimum(a_pred, p.critical_m), width_m) ** m)
+        crossed = jnp.isinf(failed_at) & (u1 >= uc)
+        failed_at = jnp.where(crossed, n + (uc - u) / jnp.where(u1 > u, u1 - u, 1.0), failed_at)
+        u1 = jnp.minimum(u1, uc)  # hold at the critical depth
+        return (a_of(u1), u1, n + 1.0, failed_at), None
 
     def span(carry, blocks):
         carry, _ = jax.lax.scan(block, carry, blocks)
         return carry, carry[0]
 
-    start = (p.initial_flaw_m, p.initial_flaw_m**e, 0.0, jnp.inf)
+    start = (a0, jnp.zeros_like(a0), 0.0, jnp.inf)
     (a_end, _, _, failed_at), crack = jax.lax.scan(span, start, spans)
-    ok = _valid(p) & (p.paris_m > 2.0)
+    ok = _valid(p)
     status = jnp.where(~ok, INVALID, jnp.where(~jnp.isfinite(a_end) & jnp.isinf(failed_at), DIVERGED,
                                                 jnp.where(jnp.isfinite(failed_at), FAILED, SURVIVED)))
     return BatchResult(failure_block=jnp.where(ok, failed_at, jnp.nan), status=status, crack_m=jnp.where(ok, crack, jnp.nan))
+
+
+def _np_integral(a0, a1, m):
+    """NumPy twin of `physics.crack.paris_integral`: ∫_{a0}^{a1} a^(-m/2) da, exact at every m."""
+    p = 1.0 - m / 2.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.log(a1 / a0)
+        q = np.where(p == 0, z, np.expm1(p * z) / np.where(p == 0, 1.0, p))
+    return a0**p * q
+
+
+def _np_inverse(a0, x, m):
+    """NumPy twin of `physics.crack.paris_integral_inverse`: a1 with ∫_{a0}^{a1} = x; +inf past a runaway."""
+    p = 1.0 - m / 2.0
+    py = p * x / a0**p
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        q = np.where(p == 0, x / a0**p, np.log1p(np.maximum(py, -1.0)) / np.where(p == 0, 1.0, p))
+        return np.where(py <= -1.0, np.inf, a0 * np.exp(q))
 
 
 def reference_numpy_stepping(params: ReplicaParams, multipliers: np.ndarray, Y: float) -> np.ndarray:
@@ -158,34 +168,30 @@ def reference_numpy_stepping(params: ReplicaParams, multipliers: np.ndarray, Y: 
     Returns the fractional failure block (inf where none); the benchmark's reference."""
     C, m, a, ac, D = (np.asarray(x, float) for x in (params.paris_C, params.paris_m, params.initial_flaw_m,
                                                     params.critical_m, params.driver_per_block))
-    e = 1.0 - m / 2.0
     k = C * (Y * np.sqrt(np.pi)) ** m
     failed = np.full(a.shape, np.inf)
     for n, b in enumerate(multipliers):
-        g = a**e + e * k * (b * D)
-        a1 = np.where(g > 0, np.abs(g) ** (1.0 / e), np.inf)
+        a1 = _np_inverse(a, k * (b * D), m)
         hit = np.isinf(failed) & (a1 >= ac)
         if hit.any():
-            g0, g1, gc = a[hit] ** e[hit], np.where(np.isinf(a1[hit]), 0.0, a1[hit] ** e[hit]), ac[hit] ** e[hit]
-            failed[hit] = n + (gc - g0) / (g1 - g0)
+            failed[hit] = n + _np_integral(a[hit], ac[hit], m[hit]) / _np_integral(a[hit], a1[hit], m[hit])
         a = np.minimum(a1, ac)
     return failed
 
 
 def reference_numpy_same_algebra(params: ReplicaParams, multipliers: np.ndarray, Y: float) -> np.ndarray:
-    """NumPy with our algebra (one add per replica-block in g-space): isolates what JAX adds."""
+    """NumPy with our algebra (one add per replica-block in the Paris integral): isolates what JAX adds."""
     C, m, a0, ac, D = (np.asarray(x, float) for x in (params.paris_C, params.paris_m, params.initial_flaw_m,
                                                      params.critical_m, params.driver_per_block))
-    e = 1.0 - m / 2.0
-    rate = e * C * (Y * np.sqrt(np.pi)) ** m * D
-    g, gc = a0**e, ac**e
+    rate = C * (Y * np.sqrt(np.pi)) ** m * D
+    u, uc = np.zeros_like(a0), _np_integral(a0, ac, m)
     failed = np.full(a0.shape, np.inf)
     for n, b in enumerate(multipliers):
-        g1 = g + rate * b
-        hit = np.isinf(failed) & (g1 <= gc)
+        u1 = u + rate * b
+        hit = np.isinf(failed) & (u1 >= uc)
         if hit.any():
-            failed[hit] = n + (gc[hit] - g[hit]) / (g1[hit] - g[hit])
-        g = g1
+            failed[hit] = n + (uc[hit] - u[hit]) / (u1[hit] - u[hit])
+        u = u1
     return failed
 
 
@@ -195,9 +201,8 @@ def reference_numpy_bisection(params: ReplicaParams, multipliers: np.ndarray, Y:
     records of `run_constant_Y` (n_replicas, n_records), as the batch computes them."""
     C, m, a0, ac, D = (np.asarray(x, float) for x in (params.paris_C, params.paris_m, params.initial_flaw_m,
                                                      params.critical_m, params.driver_per_block))
-    e = 1.0 - m / 2.0
-    rate = e * C * (Y * np.sqrt(np.pi)) ** m * D
-    needed = (ac**e - a0**e) / rate
+    rate = C * (Y * np.sqrt(np.pi)) ** m * D
+    needed = _np_integral(a0, ac, m) / rate
     cum = np.concatenate([[0.0], np.cumsum(multipliers)])
     n = np.searchsorted(cum, needed, side="left")
     inside = (n >= 1) & (n < cum.size)
@@ -208,6 +213,5 @@ def reference_numpy_bisection(params: ReplicaParams, multipliers: np.ndarray, Y:
         return failure_block
     n_blocks = multipliers.size
     rec = np.minimum(np.arange(1, -(-n_blocks // record_every) + 1) * record_every, n_blocks)
-    g = a0[:, None] ** e[:, None] + rate[:, None] * cum[rec][None, :]
-    crack = np.minimum(np.where(g > 0, np.abs(g) ** (1.0 / e[:, None]), np.inf), ac[:, None])
+    crack = np.minimum(_np_inverse(a0[:, None], rate[:, None] * cum[rec][None, :], m[:, None]), ac[:, None])
     return failure_block, crack

@@ -8,6 +8,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from simengine.config import to_dict
+from simengine.fatigue.batch import INVALID, STATUS
 from simengine.fatigue.runner import FatigueRun
 from simengine.results import ReplicaResult, Table, write_run
 
@@ -104,18 +105,26 @@ def _crack_fan(run, path):
     return _save(fig, path)
 
 
-def summary_text(run: FatigueRun) -> str:
+def summary_text(run: FatigueRun, time_base: str | None = None) -> str:
+    """The terminal summary: median life, P(failure) at the horizon, how many replicas that estimate
+    holds and why any are not in it, and (given) the time base of a recorded load."""
     horizon = run.config.horizon_years
     p, lo, hi = run.failure_probability(np.array([horizon]))
+    counts = run.status_counts()
+    left_out = counts.get(STATUS[INVALID], 0)
     if not np.isfinite(p[0]):
         return f"fatigue batch {run.config.name}: no valid replica of {run.n}; " + ", ".join(
-            f"{name}: {count}" for name, count in run.status_counts().items() if count)
+            f"{name}: {count}" for name, count in counts.items() if count)
     median = run.median_life_years()
     median_txt = f"{median:.1f} years" if np.isfinite(median) else f"beyond the {horizon:g}-year horizon"
     lines = [f"fatigue batch {run.config.name}: {run.n} replicas, {horizon:g} years, seed {run.seed}",
              f"  median life:            {median_txt}",
-             f"  P(failure by {horizon:g} years):  {p[0]:.4f}  (95 % CI {lo[0]:.4f} – {hi[0]:.4f})"]
-    lines += [f"  {name}: {count}" for name, count in run.status_counts().items() if count]
+             f"  P(failure by {horizon:g} years):  {p[0]:.4f}  (95 % CI {lo[0]:.4f} – {hi[0]:.4f})",
+             f"  replicas in P(failure): {run.n - left_out} of {run.n}"
+             + (f" ({left_out} left out: {STATUS[INVALID]})" if left_out else "")]
+    lines += [f"  {name}: {count}" for name, count in counts.items() if count]
+    if time_base:
+        lines.append(f"  load time base:         {time_base}")
     return "\n".join(lines)
 
 

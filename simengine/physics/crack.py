@@ -10,42 +10,75 @@ C in m/cycle/(MPa·sqrt(m))^m. With Y constant the law separates:
 so growth over any set of cycles depends only on the *driver*
 D = Σ Δσ_i^m (MPa^m). A block of any length is one closed-form step; this is
 what makes years of load cycles cheap and exact.
+
+The integral and its inverse are written in a form exact at every m, with
+p = 1 - m/2 (the textbook (a1^p - a0^p)/p cancels catastrophically near m = 2):
+
+    I(a0, a1) = ∫_{a0}^{a1} a^(-m/2) da = a0^p · expm1(p ln(a1/a0)) / p      (→ a0^0 ln(a1/a0) at p = 0)
+    a1 = a0 · exp(log1p(p x / a0^p) / p)                                    (→ a0 exp(x) at p = 0)
+
+for an integral x. Where |p·(argument)| is tiny a three-term series replaces the
+quotient, so values and gradients (in m as well) stay finite and exact at p = 0.
 """
 
 from __future__ import annotations
 
 import jax.numpy as jnp
 
+_SERIES_BELOW = 1e-5  # |p·z| under which the series (relative error < 1e-16) replaces expm1/p and log1p/p
+
 
 def _growth_constant(C, m, Y):
     return C * (Y * jnp.sqrt(jnp.pi)) ** m
 
 
-def paris_block(a_m, driver, C, m, Y):
-    """Crack length after a block with driver D = Σ Δσ^m (exact).
+def expm1_over(p, z):
+    """expm1(p z) / p, exact at p = 0 (→ z) with finite gradients in p (double where)."""
+    small = jnp.abs(p * z) < _SERIES_BELOW
+    safe_p = jnp.where(small, 1.0, p)
+    pz = p * z
+    series = z * (1.0 + pz / 2.0 + pz * pz / 6.0)
+    return jnp.where(small, series, jnp.expm1(jnp.where(small, 0.0, safe_p * z)) / safe_p)
 
-    For m != 2:  a1 = [a0^(1-m/2) - (m/2 - 1) C (Y√π)^m D]^(1/(1-m/2));
-    for m == 2:  a1 = a0 exp(C Y² π D).
-    Where the bracket reaches zero the crack grows without bound within the
-    block: the result is +inf.
+
+def log1p_over(p, y):
+    """log1p(p y) / p, exact at p = 0 (→ y); +inf where p y <= -1 (p < 0: the crack runs away)."""
+    py = p * y
+    small = jnp.abs(py) < _SERIES_BELOW
+    runaway = py <= -1.0
+    safe_p = jnp.where(small | runaway, 1.0, p)
+    safe_py = jnp.where(small | runaway, 0.0, safe_p * y)
+    series = y * (1.0 - py / 2.0 + py * py / 3.0)
+    value = jnp.where(small, series, jnp.log1p(safe_py) / safe_p)
+    return jnp.where(runaway, jnp.inf, value)
+
+
+def paris_integral(a0_m, a1_m, m):
+    """∫_{a0}^{a1} a^(-m/2) da (m^(1-m/2)), exact at every m; +inf-safe: a1 = inf gives the
+    finite limit -a0^p/p for m > 2."""
+    p = 1.0 - m / 2.0
+    return a0_m**p * expm1_over(p, jnp.log(a1_m / a0_m))
+
+
+def paris_integral_inverse(a0_m, x, m):
+    """The crack a1 with ∫_{a0}^{a1} a^(-m/2) da = x; +inf where the integral runs out (m > 2)."""
+    p = 1.0 - m / 2.0
+    return a0_m * jnp.exp(log1p_over(p, x / a0_m**p))
+
+
+def paris_block(a_m, driver, C, m, Y):
+    """Crack length after a block with driver D = Σ Δσ^m (exact at every m).
+
+    a1 = a0 · exp(log1p(p k D / a0^p) / p), k = C (Y√π)^m, p = 1 - m/2
+    (a0 exp(k D) at m = 2). Where p k D / a0^p <= -1 the crack grows without
+    bound within the block: the result is +inf.
     """
-    k = _growth_constant(C, m, Y)
-    e = 1.0 - m / 2.0
-    safe_e = jnp.where(e == 0.0, 1.0, e)
-    g = a_m**safe_e + safe_e * k * driver  # e < 0 for m > 2: g falls
-    unstable = (g <= 0.0) & (e < 0.0)
-    a_power = jnp.where(unstable, 1.0, g) ** (1.0 / safe_e)
-    a_power = jnp.where(unstable, jnp.inf, a_power)
-    return jnp.where(e == 0.0, a_m * jnp.exp(k * driver), a_power)
+    return paris_integral_inverse(a_m, _growth_constant(C, m, Y) * driver, m)
 
 
 def paris_driver_to_grow(a0_m, a1_m, C, m, Y):
     """Driver D = Σ Δσ^m (MPa^m) that grows a crack from a0 to a1 (inverse of `paris_block`)."""
-    k = _growth_constant(C, m, Y)
-    e = 1.0 - m / 2.0
-    safe_e = jnp.where(e == 0.0, 1.0, e)
-    power_form = (a1_m**safe_e - a0_m**safe_e) / (safe_e * k)
-    return jnp.where(e == 0.0, jnp.log(a1_m / a0_m) / k, power_form)
+    return paris_integral(a0_m, a1_m, m) / _growth_constant(C, m, Y)
 
 
 def paris_life_cycles(a0_m, a_crit_m, stress_range_MPa, C, m, Y):
@@ -56,17 +89,12 @@ def paris_life_cycles(a0_m, a_crit_m, stress_range_MPa, C, m, Y):
 def crossing_fraction(a_start_m, a_end_m, a_crit_m, m):
     """Fraction of a uniformly loaded block at which the crack reaches a_crit.
 
-    Within a block whose driver accumulates linearly in time, a^(1-m/2) is
-    linear in time (ln a for m = 2), so the crossing time is exact.
+    Within a block whose driver accumulates linearly in time, the Paris
+    integral from a_start is linear in time, so the crossing time is exact:
+    I(a_start, a_crit) / I(a_start, a_end).
     Returns a value in [0, 1]; callers apply it only where a_start < a_crit <= a_end.
     """
-    e = 1.0 - m / 2.0
-    safe_e = jnp.where(e == 0.0, 1.0, e)
-
-    def transform(a):
-        return jnp.where(e == 0.0, jnp.log(a), a**safe_e)
-
-    g0, g1, gc = transform(a_start_m), transform(a_end_m), transform(a_crit_m)
-    # a_end may be +inf (unstable): a^e -> 0 for e < 0, which is the right limit.
-    frac = (gc - g0) / jnp.where(g1 == g0, 1.0, g1 - g0)
+    to_crit = paris_integral(a_start_m, a_crit_m, m)
+    to_end = paris_integral(a_start_m, a_end_m, m)  # a_end = +inf (unstable): the finite limit for m > 2
+    frac = to_crit / jnp.where(to_end == 0.0, 1.0, to_end)
     return jnp.clip(frac, 0.0, 1.0)

@@ -171,3 +171,40 @@ def test_a_partial_last_block_ends_at_the_horizon():
     assert np.all(run.failure_years[failed] <= 1.0 + 1e-12)
     p, _, _ = run.failure_probability(np.array([1.0]))
     assert p[0] == pytest.approx(failed.mean())
+
+
+@pytest.mark.parametrize("m", [1.8, 2.0, 2.0 + 1e-9])
+def test_variable_Y_batch_computes_m_at_and_below_2_inside_the_enclosure(m):
+    n = 6
+    p = ReplicaParams(paris_C=np.full(n, 2e-9), paris_m=np.full(n, m), initial_flaw_m=np.geomspace(3e-4, 3e-3, n),
+                      critical_m=np.full(n, 0.025), driver_per_block=np.full(n, 3.0e6))
+    W = 0.05
+    res = run_variable_Y(p, np.ones(300), finite_width_edge_crack_Y, W, 1)
+    assert set(np.asarray(res.status).tolist()) <= {SURVIVED, FAILED} and FAILED in np.asarray(res.status)
+    crack = np.asarray(res.crack_m)
+    for i in range(n):
+        bounded = grow_blocks_bounded(p.initial_flaw_m[i], np.full(300, 3.0e6), p.paris_C[i], m, EdgeCrack(W))
+        lo, hi = np.asarray(bounded.lower_m), np.asarray(bounded.upper_m)
+        below = hi < 0.025
+        assert below.any()
+        assert np.all(crack[i][below] >= lo[below] * (1 - 1e-12)) and np.all(crack[i][below] <= hi[below] * (1 + 1e-12))
+
+
+def test_finite_width_batch_with_scattered_m_keeps_every_replica_and_says_so():
+    from simengine.fatigue.report import summary_text
+
+    cfg = small_config(material={"paris_m": {"mean": 2.6, "sd": 0.4}, "critical_m": 0.025,
+                                 "geometry": {"kind": "finite_width", "width_m": 0.06}})
+    run = run_fatigue(cfg, replicas=400, seed=0)
+    assert (run.params.paris_m <= 2).sum() > 20  # the case that used to drop out silently
+    assert (run.status != INVALID).all()
+    assert "replicas in P(failure): 400 of 400" in summary_text(run)
+
+
+def test_summary_says_which_replicas_are_not_in_p_failure():
+    from simengine.fatigue.report import summary_text
+
+    run = run_fatigue(small_config(material={"paris_m": {"mean": 1.5, "sd": 0.6}}), replicas=400, seed=0)
+    invalid = int((run.status == INVALID).sum())
+    assert invalid > 0
+    assert f"replicas in P(failure): {400 - invalid} of 400 ({invalid} left out: invalid parameters" in summary_text(run)

@@ -151,3 +151,41 @@ def test_advance_padded_intervals_leave_state_unchanged():
     end_short, _, _ = ph.advance(params, state, short, jnp.ones((10, inputs.heat_W.shape[1]), bool), 3600.0)
     np.testing.assert_array_equal(end_padded.crack_m, end_short.crack_m)
     np.testing.assert_array_equal(end_padded.temp_C, end_short.temp_C)
+
+
+def _exact_integral(a0, a1, m):
+    """∫ a^(-m/2) da from a0 to a1 in 60-digit decimal arithmetic (the textbook form, no cancellation left)."""
+    from decimal import Decimal, localcontext
+
+    with localcontext() as ctx:
+        ctx.prec = 60
+        p, lo, hi = 1 - Decimal(m) / 2, Decimal(a0).ln(), Decimal(a1).ln()
+        return float(hi - lo) if p == 0 else float(((p * hi).exp() - (p * lo).exp()) / p)
+
+
+def _exact_inverse(a0, x, m):
+    from decimal import Decimal, localcontext
+
+    with localcontext() as ctx:
+        ctx.prec = 60
+        p, A0, X = 1 - Decimal(m) / 2, Decimal(a0), Decimal(x)
+        return float(A0 * X.exp()) if p == 0 else float((((p * A0.ln()).exp() + p * X).ln() / p).exp())
+
+
+@pytest.mark.parametrize("m", [2.0, 2.0 + 1e-12, 2.0 - 1e-12, 2.0 + 1e-7, 2.0 - 1e-4, 1.5, 3.0, 6.0])
+def test_paris_integral_and_block_exact_near_m_2(m):
+    a0, ac = 3e-4, 0.025
+    exact = _exact_integral(a0, ac, m)
+    k = float(ph.crack._growth_constant(C, m, Y))
+    assert float(ph.paris_driver_to_grow(a0, ac, C, m, Y)) * k == pytest.approx(exact, rel=1e-13)
+    driver = 0.5 * exact / k
+    assert float(ph.paris_block(jnp.asarray(a0), driver, C, m, Y)) == pytest.approx(
+        _exact_inverse(a0, 0.5 * exact, m), rel=1e-13)
+
+
+def test_paris_block_gradient_in_m_is_finite_and_continuous_at_m_2():
+    grad = jax.jit(jax.grad(ph.paris_block, argnums=3))
+    at, near = float(grad(3e-4, 1e9, C, 2.0, Y)), float(grad(3e-4, 1e9, C, 2.0 + 1e-7, Y))
+    assert np.isfinite(at) and at == pytest.approx(near, rel=1e-5)
+    many = jax.vmap(lambda m: ph.paris_block(3e-4, 1e9, C, m, Y))(jnp.array([1.9, 2.0, 2.1]))
+    assert np.all(np.isfinite(np.asarray(many)))
