@@ -23,8 +23,9 @@ from simengine.results import ReplicaResult, plot_run, read_run, summarize, writ
 
 
 def conf_dir() -> Path:
-    """The Hydra config tree: $SIMENGINE_CONF, else `conf/` beside the package."""
-    return Path(os.environ.get("SIMENGINE_CONF", Path(__file__).resolve().parent.parent / "conf"))
+    """The Hydra config tree: $SIMENGINE_CONF, else the one shipped inside the package."""
+    # Inside the package, not beside it: an installed wheel has no checkout around it.
+    return Path(os.environ.get("SIMENGINE_CONF", Path(__file__).resolve().parent / "conf"))
 
 
 def scenario_names() -> list[str]:
