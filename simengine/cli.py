@@ -35,7 +35,7 @@ def compose(config_name: str, overrides: list[str], calibration_section: str | N
     from hydra.core.override_parser.overrides_parser import OverridesParser
     from hydra.errors import HydraException, MissingConfigException
 
-    from simengine.api import conf_dir, scenario_names
+    from simengine.api import conf_dir, unknown_scenario
 
     try:
         parsed = OverridesParser.create().parse_overrides(overrides)
@@ -48,7 +48,7 @@ def compose(config_name: str, overrides: list[str], calibration_section: str | N
             cfg = hydra_compose(config_name=config_name, overrides=groups)
     except MissingConfigException:
         chosen = next((o.value() for o in parsed if o.key_or_group == "scenario"), None)
-        raise ConfigError([Problem("scenario", chosen, f"unknown scenario; choose one of {', '.join(scenario_names())}")]) from None
+        raise ConfigError([unknown_scenario(chosen)]) from None
     except HydraException as err:  # e.g. a group override for a config without groups
         raise ConfigError([Problem("<command line>", " ".join(groups), str(err).splitlines()[0])]) from None
     OmegaConf.set_struct(cfg, False)
@@ -88,6 +88,10 @@ def calibrated_overrides(path: str, section: str) -> dict:
 
 def build_parts(plain: dict, run_keys: tuple[str, ...], run_schema, schema):
     """Split plain config into run settings and the rest; validate both, listing every problem."""
+    import dataclasses
+
+    from simengine.config.validate import unknown_rule
+
     plain = dict(plain)
     run_part = {k: plain.pop(k) for k in run_keys if k in plain}
     calibration = plain.pop("calibration", None)
@@ -98,6 +102,10 @@ def build_parts(plain: dict, run_keys: tuple[str, ...], run_schema, schema):
             built.append(build(cls, data))
         except ConfigError as err:
             problems.extend(err.problems)
+    # An unknown top-level key is measured against the run keys too: `replica=5` means `replicas`.
+    known = [*run_keys, *(f.name for f in dataclasses.fields(schema) if f.init)]
+    problems = [Problem(p.field, p.value, unknown_rule(p.field, known))
+                if p.field in plain and p.rule.startswith("unknown field") else p for p in problems]
     if problems:
         raise ConfigError(problems)
     provenance = {"run": run_part, "config": plain}
@@ -112,10 +120,11 @@ def compose_config(overrides: list[str]) -> tuple[ScenarioConfig, RunSettings, d
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from simengine.api import run
+    from simengine.api import check_out_dir, run
     from simengine.results import format_table
 
     scenario, settings, provenance = compose_config(args.overrides)
+    check_out_dir(settings.out_dir)  # before the banner and before any replica runs
     calibration = provenance["run"].get("calibration")
     if calibration:
         print(f"calibrated values from {calibration}: {calibrated_overrides(calibration, 'scenario')}")

@@ -61,10 +61,10 @@ def test_a_crash_mid_batch_leaves_no_result_file(tmp_path, monkeypatch):
 
     real = ex.run_replica
 
-    def flaky(scenario, seed, replica):
+    def flaky(scenario, seed, replica, **kwargs):
         if replica == 1:
             raise RuntimeError("worker lost")
-        return real(scenario, seed, replica)
+        return real(scenario, seed, replica, **kwargs)
 
     monkeypatch.setattr(ex, "run_replica", flaky)
     with pytest.raises(RuntimeError, match="worker lost"):

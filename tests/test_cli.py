@@ -36,6 +36,11 @@ def test_scenarios_run_from_the_cli_and_open_in_xarray(scenario, tmp_path, capsy
 
 BAD = [
     (["scenario=mars"], ["scenario = 'mars': unknown scenario; choose one of crane_fleet, wind_farm"]),
+    (["scenario=crane_flet"], ["scenario = 'crane_flet': unknown scenario; choose one of crane_fleet, wind_farm; did you mean 'crane_fleet'?"]),
+    (["replica=5"], ["replica = 5: unknown field; known fields: replicas, seed, executor", "did you mean 'replicas'?"]),
+    (["sed=5"], ["did you mean 'seed'?"]),
+    (["replicas=0"], ["replicas = 0: must be >= 1"]),
+    (["scenario=wind_farm", "fleet.kind=sts_crane"], ["fleet.kind = 'sts_crane': a sts_crane needs fleet.duty.kind=lifts, not wind"]),
     (["crews.count=-1"], ["crews.count = -1: must be >= 1"]),
     (["fleet.duty.lifts.lifts_per_h=-3"], ["fleet.duty.lifts.lifts_per_h = -3: must be > 0"]),
     (["replicas=many"], ["replicas = 'many': expected an integer"]),

@@ -17,7 +17,7 @@ class RunSettings:
     workers: int = spec(2, ge=1)
     out_dir: str = spec("results")
     plots: bool = spec(True)
-    progress: bool = spec(True)
+    progress: bool | None = spec(None, doc="progress bars; null: when stderr is a terminal")
 
 
 FATIGUE_RUN_KEYS = ("replicas", "seed", "out_dir", "plots")

@@ -14,6 +14,9 @@ from simengine.config.validate import spec
 
 OBSERVABLES = ("vibration_rms", "natural_frequency_hz", "temperature_C", "load_factor", "crack_m", "damage", "wear")
 PHYSICS_QUANTITIES = ("crack_m", "damage", "wear")
+ABSOLUTE_ZERO_C = -273.15
+# Asset kinds whose physics the engine knows, and the duty that loads them; any other kind is a free label.
+KIND_DUTY = {"sts_crane": "lifts", "wind_turbine": "wind"}
 
 
 @dataclass(frozen=True)
@@ -57,7 +60,7 @@ class SNConfig:
 class ThermalConfig:
     tau_s: float = spec(1800.0, gt=0.0, doc="thermal time constant, s")
     resistance_K_per_W: float = spec(0.005, gt=0.0)
-    initial_C: float = spec(20.0)
+    initial_C: float = spec(20.0, ge=ABSOLUTE_ZERO_C)
 
 
 @dataclass(frozen=True)
@@ -70,7 +73,7 @@ class VibrationConfig:
 @dataclass(frozen=True)
 class WearConfig:
     rate_per_h: Scatter = spec(default_factory=lambda: Scatter(0.0, 0.0), doc="fraction of limit per hour at rated load and reference temperature")
-    reference_C: float = spec(60.0)
+    reference_C: float = spec(60.0, ge=ABSOLUTE_ZERO_C)
     doubling_K: float = spec(10.0, gt=0.0)
 
 
@@ -141,11 +144,15 @@ class LiftDutyConfig:
     traffic_cv: float = spec(0.3, ge=0.0, doc="day-to-day scatter of traffic (gamma)")
     rated_load_t: float = spec(65.0, gt=0.0)
     heat_J_per_t: float = spec(25000.0, ge=0.0, doc="hoist motor losses per tonne lifted")
-    ambient_mean_C: float = spec(15.0)
+    ambient_mean_C: float = spec(15.0, ge=ABSOLUTE_ZERO_C)
     ambient_amplitude_C: float = spec(8.0, ge=0.0)
 
     def check(self):
         problems = []
+        if self.load_classes_t and max(self.load_classes_t) > self.rated_load_t:
+            problems.append(("load_classes_t", list(self.load_classes_t), f"must not exceed rated_load_t ({self.rated_load_t} t)"))
+        if self.ambient_mean_C - self.ambient_amplitude_C < ABSOLUTE_ZERO_C:
+            problems.append(("ambient_amplitude_C", self.ambient_amplitude_C, "takes the ambient below absolute zero"))
         if len(self.load_probs) != len(self.load_classes_t):
             problems.append(("load_probs", list(self.load_probs), f"needs one probability per load class ({len(self.load_classes_t)})"))
         elif not math.isclose(sum(self.load_probs), 1.0, abs_tol=1e-9):
@@ -170,13 +177,16 @@ class WindDutyConfig:
     turbine_scatter_cv: float = spec(0.05, ge=0.0)
     mean_wave_height_m: float = spec(1.2, gt=0.0)
     wave_cv: float = spec(0.5, gt=0.0)
-    ambient_mean_C: float = spec(10.0)
+    ambient_mean_C: float = spec(10.0, ge=ABSOLUTE_ZERO_C)
     ambient_amplitude_C: float = spec(6.0, ge=0.0)
 
     def check(self):
+        problems = []
         if not self.cut_in_m_s < self.rated_m_s < self.cut_out_m_s:
-            return [("", [self.cut_in_m_s, self.rated_m_s, self.cut_out_m_s], "needs cut_in_m_s < rated_m_s < cut_out_m_s")]
-        return []
+            problems.append(("", [self.cut_in_m_s, self.rated_m_s, self.cut_out_m_s], "needs cut_in_m_s < rated_m_s < cut_out_m_s"))
+        if self.ambient_mean_C - self.ambient_amplitude_C < ABSOLUTE_ZERO_C:
+            problems.append(("ambient_amplitude_C", self.ambient_amplitude_C, "takes the ambient below absolute zero"))
+        return problems
 
 
 @dataclass(frozen=True)
@@ -234,6 +244,11 @@ class InspectionConfig:
     pod_slope: float = spec(0.6, gt=0.0, doc="log-logistic spread of the PoD curve")
     wear_visible_fraction: float = spec(0.3, gt=0.0, le=1.0, doc="wear an inspection sees, as a fraction of its limit")
 
+    def check(self):
+        if self.duration_h >= self.interval_h:
+            return [("duration_h", self.duration_h, f"must be shorter than interval_h ({self.interval_h} h)")]
+        return []
+
 
 @dataclass(frozen=True)
 class PolicyConfig:
@@ -290,8 +305,26 @@ class ScenarioConfig:
             if sensor.sample_rate_hz * self.sync_interval_h * 3600.0 < 1.0:
                 problems.append((f"fleet.sensors[{i}].sample_rate_hz", sensor.sample_rate_hz,
                                  "must give at least one sample per sync interval"))
+        crack = self.fleet.crack
         for i, mode in enumerate(self.fleet.physics_failures):
-            if mode.quantity == "crack_m" and self.fleet.crack.initial_flaw_m.median >= mode.limit:
+            if mode.quantity == "crack_m" and crack.initial_flaw_m.median >= mode.limit:
                 problems.append((f"fleet.physics_failures[{i}].limit", mode.limit,
-                                 f"must exceed the median initial flaw ({self.fleet.crack.initial_flaw_m.median} m)"))
+                                 f"must exceed the median initial flaw ({crack.initial_flaw_m.median} m)"))
+            elif mode.quantity == "crack_m" and mode.limit >= crack.section_depth_m:
+                problems.append((f"fleet.physics_failures[{i}].limit", mode.limit,
+                                 f"must be less than fleet.crack.section_depth_m ({crack.section_depth_m} m): "
+                                 "a crack cannot cross its section"))
+        if crack.initial_flaw_m.median >= crack.section_depth_m:
+            problems.append(("fleet.crack.initial_flaw_m.median", crack.initial_flaw_m.median,
+                             f"must be less than fleet.crack.section_depth_m ({crack.section_depth_m} m)"))
+        problems += self._kind_problems()
         return problems
+
+    def _kind_problems(self):
+        kind, duty = self.fleet.kind, self.fleet.duty.kind
+        need = KIND_DUTY.get(kind)
+        if need is None or duty == need:
+            return []
+        known = ", ".join(f"{k} -> {d}" for k, d in KIND_DUTY.items())
+        return [("fleet.kind", kind, f"a {kind} needs fleet.duty.kind={need}, not {duty} "
+                                     f"(kinds with a known duty: {known})")]

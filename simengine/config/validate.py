@@ -149,7 +149,17 @@ def _construct(cls: type, values: dict, data: Mapping, path: str, problems: list
     return MISSING if found else obj
 
 
-def _unknown_rule(key: str, fields: Mapping) -> str:
+def unknown_rule(key: str, fields: Sequence[str] | Mapping) -> str:
+    """The rule for an unknown key: the known ones, and the closest if one is close."""
+    return _unknown_rule(key, fields)
+
+
+def choice_rule(value: Any, options: Sequence) -> str:
+    """The rule for a value outside `options`: the options, and the closest if one is close."""
+    return _choice_rule(value, options)
+
+
+def _unknown_rule(key: str, fields: Sequence[str] | Mapping) -> str:
     rule = "unknown field; known fields: " + ", ".join(fields)
     close = difflib.get_close_matches(key, list(fields), n=1)
     return rule + (f"; did you mean {close[0]!r}?" if close else "")

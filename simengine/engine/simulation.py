@@ -16,6 +16,7 @@ from simengine.config.scenario import ScenarioConfig
 from simengine.engine.calendar import AccessWindows
 from simengine.engine.fleet import EventLog, Fleet
 from simengine.engine.fleet_physics import FleetPhysics, Threshold
+from simengine.engine.kpis import KPIS, out_of_range
 from simengine.engine.maintenance import Maintenance
 from simengine.engine.physics_setup import build_duty, build_params, initial_state
 from simengine.engine.policies import Inspector
@@ -83,14 +84,36 @@ class Replica:
         )
         self.fleet.attach_physics(self.physics)
 
-    def run(self) -> ReplicaResult:
-        self.env.run(until=self.horizon_h)
+    def run(self, progress: bool = False) -> ReplicaResult:
+        """Run to the horizon; with `progress`, a bar of simulated years on stderr."""
+        if progress:
+            self._run_with_progress()
+        else:
+            self.env.run(until=self.horizon_h)
         if self.physics is not None:
             self.physics.finish()
+        kpis = self.kpis()
+        wrong = out_of_range(kpis)
+        if wrong or list(kpis) != list(KPIS):  # a bug in the engine, not the user's: fail before it is averaged away
+            raise RuntimeError(f"replica {self.replica}: KPIs disagree with simengine.engine.kpis.KPIS: "
+                               f"{wrong or sorted(set(kpis) ^ set(KPIS))}")
         return ReplicaResult(
-            replica=self.replica, seed_entropy=self.seed, kpis=self.kpis(),
+            replica=self.replica, seed_entropy=self.seed, kpis=kpis,
             events=self._events(), **self._series(),
         )
+
+    def _run_with_progress(self) -> None:
+        from tqdm import tqdm
+
+        # Stopping at each physics window and going on gives the same event order as one run.
+        step_h = self.scenario.window_h
+        with tqdm(total=round(self.scenario.horizon_years, 3), unit="year", desc=f"replica {self.replica}",
+                  leave=False, bar_format="{desc}: {n:.1f}/{total:g} years |{bar}| {elapsed}<{remaining}") as bar:
+            t = 0.0
+            while t < self.horizon_h:
+                t = min(t + step_h, self.horizon_h)
+                self.env.run(until=t)
+                bar.update(round(t / HOURS_PER_YEAR - bar.n, 6))
 
     # -- outputs ------------------------------------------------------------------
     def kpis(self) -> dict[str, float]:
@@ -162,6 +185,6 @@ class Replica:
         return {"series_time_h": times, "series": series, "series_units": units, "recorded_assets": assets}
 
 
-def run_replica(scenario: ScenarioConfig, seed: int, replica: int = 0) -> ReplicaResult:
+def run_replica(scenario: ScenarioConfig, seed: int, replica: int = 0, progress: bool = False) -> ReplicaResult:
     """Run one replica of `scenario`; the same (seed, replica) gives the same result anywhere."""
-    return Replica(scenario, seed, replica).run()
+    return Replica(scenario, seed, replica).run(progress)

@@ -3,9 +3,10 @@
 from simengine.results.plots import plot_run
 from simengine.results.provenance import git_revision, redact_secrets
 from simengine.results.store import ReplicaResult, RunData, Table, read_run, write_run
-from simengine.results.summary import format_table, summarize
+from simengine.results.summary import KpiSpec, format_table, summarize
 
 __all__ = [
+    "KpiSpec",
     "ReplicaResult",
     "RunData",
     "Table",

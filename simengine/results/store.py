@@ -21,7 +21,7 @@ import numpy as np
 from omegaconf import OmegaConf
 
 from simengine.results.provenance import environment, package_version, redact_secrets, to_plain
-from simengine.results.summary import summarize
+from simengine.results.summary import KpiSpec, summarize
 
 FORMAT_VERSION = 1
 EVENT_FIELDS = ("time_h", "asset", "kind", "value")
@@ -86,6 +86,7 @@ def write_run(
     units: dict[str, str] | None = None,
     tables: dict[str, Table] | None = None,
     summary_kpis: list[str] | None = None,
+    specs: dict[str, KpiSpec] | None = None,
 ) -> Path:
     """Write one run to ``path`` atomically and return ``path``.
 
@@ -96,6 +97,9 @@ def write_run(
     table (e.g. a survival curve), readable with xarray. ``summary_kpis``
     limits `/summary` to KPIs whose mean and interval mean something (default
     all; a life censored at the horizon, say, is better summarised by a table).
+    ``specs`` gives each KPI's kind and range, which choose its confidence
+    interval (see :func:`simengine.results.summary.summarize`); its units
+    fill in those ``units`` does not give.
     """
     path = Path(path)
     _validate(replicas)
@@ -107,7 +111,8 @@ def write_run(
             _write_provenance(f.create_group("provenance"), config, seed, replicas)
             # track_order keeps KPIs and series in the order the engine gave them.
             kpi, summary = (f.create_group(name, track_order=True) for name in ("kpi", "summary"))
-            _write_kpis(kpi, summary, replicas, units or {}, summary_kpis)
+            _write_kpis(kpi, summary, replicas, {**{k: v.unit for k, v in (specs or {}).items()}, **(units or {})},
+                        summary_kpis, specs)
             _write_events(f.create_group("events"), replicas)
             _write_series(f.create_group("series", track_order=True), replicas)
             for name, table in (tables or {}).items():
@@ -200,7 +205,7 @@ def _write_provenance(g: h5py.Group, config: dict, seed: int, replicas: list[Rep
 
 
 def _write_kpis(g: h5py.Group, summary_group: h5py.Group, replicas: list[ReplicaResult], units: dict[str, str],
-                summary_kpis: list[str] | None = None) -> None:
+                summary_kpis: list[str] | None = None, specs: dict[str, KpiSpec] | None = None) -> None:
     replica = _scale(g, "replica", np.array([r.replica for r in replicas], dtype=np.int64))
     kpis = {name: np.array([r.kpis[name] for r in replicas], dtype=np.float64) for name in replicas[0].kpis}
     for name, values in kpis.items():
@@ -209,9 +214,11 @@ def _write_kpis(g: h5py.Group, summary_group: h5py.Group, replicas: list[Replica
         if name in units:
             ds.attrs["units"] = units[name]
     chosen = kpis if summary_kpis is None else {k: kpis[k] for k in summary_kpis}
-    for name, stats in summarize(chosen).items():
+    for name, stats in summarize(chosen, specs).items():
         sg = summary_group.create_group(name)
         sg.attrs.update(stats)
+        if specs and name in specs:
+            sg.attrs.update(kind=specs[name].kind, range_low=specs[name].low, range_high=specs[name].high)
         if name in units:
             sg.attrs["units"] = units[name]
 

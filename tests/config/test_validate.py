@@ -253,3 +253,48 @@ def test_describe_lists_type_default_constraints_and_doc():
     assert "\n  duty: Duty\n    rate_per_h: float (required)  (> 0.0)  # duty cycles per hour" in text
     assert "  mode: one of 'run', 'idle' = 'run'" in text
     assert "seed: int | None = None" in text
+
+
+# --- the scenario schema's physical bounds --------------------------------------
+
+SCENARIO_BAD = [
+    ("wind_farm", {"fleet.kind": "sts_crane"}, "fleet.kind", "sts_crane", "a sts_crane needs fleet.duty.kind=lifts, not wind"),
+    ("crane_fleet", {"fleet.kind": "wind_turbine"}, "fleet.kind", "wind_turbine", "needs fleet.duty.kind=wind, not lifts"),
+    ("crane_fleet", {"fleet.physics_failures.0.limit": 0.05}, "fleet.physics_failures[0].limit", 0.05,
+     "must be less than fleet.crack.section_depth_m (0.04 m)"),
+    ("crane_fleet", {"fleet.physics_failures.0.limit": 1e-4}, "fleet.physics_failures[0].limit", 1e-4,
+     "must exceed the median initial flaw"),
+    ("crane_fleet", {"fleet.crack.section_depth_m": 2e-4, "fleet.physics_failures": []}, "fleet.crack.initial_flaw_m.median", 3e-4,
+     "must be less than fleet.crack.section_depth_m"),
+    ("crane_fleet", {"fleet.thermal.initial_C": -300.0}, "fleet.thermal.initial_C", -300.0, "must be >= -273.15"),
+    ("crane_fleet", {"fleet.wear.reference_C": -274}, "fleet.wear.reference_C", -274, "must be >= -273.15"),
+    ("crane_fleet", {"fleet.duty.lifts.ambient_amplitude_C": 300.0}, "fleet.duty.lifts.ambient_amplitude_C", 300.0,
+     "below absolute zero"),
+    ("wind_farm", {"fleet.duty.wind.ambient_mean_C": -280.0}, "fleet.duty.wind.ambient_mean_C", -280.0, "must be >= -273.15"),
+    ("crane_fleet", {"fleet.duty.lifts.load_classes_t": [18, 26, 34, 80]}, "fleet.duty.lifts.load_classes_t",
+     [18.0, 26.0, 34.0, 80.0], "must not exceed rated_load_t (65.0 t)"),
+    ("crane_fleet", {"policy.inspection.duration_h": 5000.0}, "policy.inspection.duration_h", 5000.0,
+     "must be shorter than interval_h"),
+    ("crane_fleet", {"fleet.thermal.tau_s": 0}, "fleet.thermal.tau_s", 0, "must be > 0.0"),
+    ("crane_fleet", {"fleet.sensors.0.dropout": 1.0}, "fleet.sensors[0].dropout", 1.0, "must be < 1.0"),
+    ("crane_fleet", {"fleet.duty.lifts.load_probs": [0.5, 0.5, 0.5, -0.5]}, "fleet.duty.lifts.load_probs[3]", -0.5,
+     "must be >= 0.0"),
+]
+
+
+@pytest.mark.parametrize(("scenario", "overrides", "field", "value", "rule"), SCENARIO_BAD)
+def test_physically_impossible_scenario_is_one_exact_problem(scenario, overrides, field, value, rule):
+    from simengine.api import load_scenario
+
+    with pytest.raises(ConfigError) as info:
+        load_scenario(scenario, overrides)
+    [problem] = info.value.problems
+    assert (problem.field, problem.value) == (field, value)
+    assert rule in problem.rule
+
+
+@pytest.mark.parametrize("scenario", ["crane_fleet", "wind_farm"])
+def test_shipped_scenarios_pass_the_physical_bounds(scenario):
+    from simengine.api import load_scenario
+
+    assert load_scenario(scenario).name == scenario

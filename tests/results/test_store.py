@@ -268,7 +268,9 @@ def test_summarize_single_value_and_non_finite():
 def test_format_table_is_aligned():
     table = format_table(summarize({"availability": np.array([0.9, 0.95, 0.97]), "downtime_h": np.array([5.0])}))
     lines = table.splitlines()
-    assert lines[0].split() == ["kpi", "mean", "95%", "CI", "median", "p5", "p95"]
-    assert lines[2].startswith("availability") and "[nan, nan]" in lines[3]
-    # Right-aligned numbers end in the same column as their header.
-    assert len({len(line) for line in lines}) == 1
+    assert lines[0].split() == ["kpi", "mean", "95%", "CI", "median", "p5", "p95", "CI", "method"]
+    assert lines[2].startswith("availability") and "1 replica: no interval" in lines[3] and "nan, nan" not in table
+    # Right-aligned numbers end in the same column as their header; the method starts in one column.
+    end_p95 = lines[0].index("p95") + 3
+    assert {line[end_p95 - 1] for line in (lines[2], lines[3])} != {" "}
+    assert len({line.index("Student t") for line in lines if "Student t" in line} | {lines[0].index("CI method")}) == 1

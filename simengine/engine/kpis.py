@@ -1,0 +1,47 @@
+"""The catalogue of a replica's key performance indicators: name, unit, kind and range.
+
+`simulation.Replica.kpis` reports exactly these, in this order; the summary
+picks each KPI's confidence interval from its kind and range (a count of
+events per replica, a fraction in [0, 1], a continuous quantity), never
+from its name.
+"""
+
+from __future__ import annotations
+
+import math
+
+from simengine.results.summary import KpiSpec
+
+_COUNT, _HOURS, _EUR = "count", "h", "EUR"
+
+KPIS: dict[str, KpiSpec] = {
+    "availability": KpiSpec("fraction", "1", 0.0, 1.0, "fleet time up / fleet time"),
+    "failures": KpiSpec("count", _COUNT, doc="failures of any mode"),
+    "structural_failures": KpiSpec("count", _COUNT, doc="physics failures (crack, damage, wear limit)"),
+    "failures_prevented": KpiSpec("count", _COUNT, doc="planned repairs of defects that would have failed in the horizon"),
+    "detection_lead_time_h": KpiSpec("continuous", _HOURS, doc="mean time from detection to the forecast failure"),
+    "downtime_h": KpiSpec("continuous", _HOURS, doc="asset-hours down"),
+    "inspections": KpiSpec("count", _COUNT),
+    "alarms": KpiSpec("count", _COUNT),
+    "no_fault_found": KpiSpec("count", _COUNT, doc="alarm visits that found nothing"),
+    "sensors_stuck": KpiSpec("count", _COUNT),
+    "sensors_replaced": KpiSpec("count", _COUNT),
+    "work_orders": KpiSpec("count", _COUNT),
+    "crew_wait_h": KpiSpec("continuous", _HOURS, doc="mean wait of a work order for a crew"),
+    "crew_utilisation": KpiSpec("fraction", "1", 0.0, 1.0, "crew hours worked / crew hours available"),
+    "maintenance_cost_eur": KpiSpec("continuous", _EUR),
+    "failure_cost_eur": KpiSpec("continuous", _EUR),
+    "downtime_cost_eur": KpiSpec("continuous", _EUR),
+    "total_cost_eur": KpiSpec("continuous", _EUR),
+    "sensor_volume_saved": KpiSpec("fraction", "1", 0.0, 1.0, "1 - messages sent / raw samples"),
+    "sensor_reduction_factor": KpiSpec("continuous", "1", doc="raw samples / messages sent"),
+}
+
+UNITS: dict[str, str] = {name: spec.unit for name, spec in KPIS.items()}
+
+
+def out_of_range(kpis: dict[str, float]) -> list[str]:
+    """Each KPI whose value lies outside its declared range (NaN means 'none' and passes)."""
+    return [f"{name} = {value!r} outside [{KPIS[name].low}, {KPIS[name].high}]"
+            for name, value in kpis.items()
+            if name in KPIS and not math.isnan(value) and not KPIS[name].low <= value <= KPIS[name].high]
