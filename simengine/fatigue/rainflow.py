@@ -65,7 +65,7 @@ class Cycles:
     def __post_init__(self):
         fields = {"ranges": self.ranges, "means": self.means, "counts": self.counts}
         fields.update({k: v for k, v in (("start", self.start), ("end", self.end)) if v is not None})
-        arrays = {k: np.array(v, dtype=np.int64 if k in ("start", "end") else np.float64)
+        arrays = {k: np.array(real_array(v, f"Cycles.{k}"), dtype=np.int64 if k in ("start", "end") else np.float64)
                   for k, v in fields.items()}
         problems = [f"{k} must be 1-D, got shape {a.shape}" for k, a in arrays.items() if a.ndim != 1]
         if (self.start is None) != (self.end is None):
@@ -134,19 +134,48 @@ class Cycles:
         return float(np.dot(self.counts, self.ranges ** m))
 
 
-def _as_signal(signal, offset: int = 0) -> np.ndarray:
-    x = np.ascontiguousarray(signal, dtype=np.float64)
+_EXPECTED = "expected a 1-D array of finite real numbers (a list, tuple or NumPy array of ints or floats)"
+
+
+def _shown(value) -> str:
+    text = repr(value)
+    return f"{type(value).__name__} {text if len(text) <= 60 else text[:57] + '...'}"
+
+
+def real_array(value, name: str) -> np.ndarray:
+    """`value` as a float64 array of any shape, or a TypeError naming `name`, what it got and what is expected:
+    strings, None, mappings, complex, boolean and non-numeric values are refused, not coerced."""
+    if value is None or isinstance(value, (str, bytes, dict, set)):
+        raise TypeError(f"{name} is {_shown(value)}; {_EXPECTED}")
+    try:
+        arr = np.asarray(value)
+    except (TypeError, ValueError) as err:  # ragged nesting
+        raise ValueError(f"{name} is {_shown(value)}, not an array ({err}); {_EXPECTED}") from None
+    if arr.dtype.kind not in "iuf":
+        what = {"c": "complex values", "b": "booleans", "U": "strings", "S": "bytes", "O": "Python objects",
+                "M": "datetimes", "m": "timedeltas"}.get(arr.dtype.kind, f"dtype {arr.dtype}")
+        raise TypeError(f"{name} holds {what} ({_shown(value)}); {_EXPECTED}")
+    return arr.astype(np.float64, copy=False)
+
+
+def _as_signal(signal, offset: int = 0, name: str = "signal") -> np.ndarray:
+    x = real_array(signal, name)
+    if x.ndim == 0:
+        raise TypeError(f"{name} is a scalar ({_shown(signal)}); {_EXPECTED}")
     if x.ndim != 1:
-        raise ValueError(f"signal must be 1-D, got shape {x.shape}")
+        raise ValueError(f"{name} must be 1-D, got shape {x.shape}; {_EXPECTED}")
+    x = np.ascontiguousarray(x)
     if x.size and not np.isfinite(np.add.reduce(x)):  # one fast pass; finite sum => all finite
         bad = np.flatnonzero(~np.isfinite(x))
         if bad.size:
             i = int(bad[0])
-            raise ValueError(f"signal sample {offset + i} is {x[i]}; rainflow counting needs finite samples")
+            raise ValueError(f"{name} sample {offset + i} is {x[i]}; rainflow counting needs finite samples")
     return x
 
 
 def _as_gate(hysteresis: float) -> float:
+    if isinstance(hysteresis, (bool, np.bool_)) or not isinstance(hysteresis, (int, float, np.integer, np.floating)):
+        raise TypeError(f"hysteresis is {_shown(hysteresis)}; expected a finite real number >= 0")
     h = float(hysteresis)
     if not (h >= 0.0 and np.isfinite(h)):
         raise ValueError(f"hysteresis {hysteresis!r} must be finite and >= 0")
@@ -223,7 +252,7 @@ class RainflowCounter:
     def process(self, chunk) -> Cycles:
         """Cycles closed by this chunk (shape (m,) samples, any m >= 0)."""
         self._check_open("process")
-        return self._count(_as_signal(chunk, self._seen), last=False)
+        return self._count(_as_signal(chunk, self._seen, "chunk"), last=False)
 
     def finish(self) -> Cycles:
         """The residue as half cycles; the counter takes no more samples afterwards."""

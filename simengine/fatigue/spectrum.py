@@ -158,12 +158,12 @@ def spectrum_from_history(signal_MPa, dt_s: float, range_bins=64, mean_bins=None
     """
     from simengine.fatigue import rainflow  # the compiled counter loads (and compiles) only when needed
 
-    signal = np.asarray(signal_MPa, dtype=float)
+    signal = rainflow.real_array(signal_MPa, "signal_MPa")
     problems = []
     if signal.ndim != 1 or signal.size < 2:
-        problems.append(f"signal shape {signal.shape}; must be 1-D with >= 2 samples")
+        problems.append(f"signal_MPa shape {signal.shape}; must be 1-D with >= 2 samples")
     elif not np.all(np.isfinite(signal)):
-        problems.append(f"signal has {int(np.sum(~np.isfinite(signal)))} non-finite samples; must be finite")
+        problems.append(f"signal_MPa has {int(np.sum(~np.isfinite(signal)))} non-finite samples; must be finite")
     if not (np.isfinite(dt_s) and dt_s > 0):
         problems.append(f"dt_s = {dt_s!r}; must be finite and > 0 seconds")
     if problems:

@@ -158,8 +158,8 @@ def test_history_spectrum_agrees_with_an_independent_rainflow(counter):
 
 
 @pytest.mark.parametrize("signal, dt_s, match", [
-    (np.ones((3, 3)), 1.0, r"signal shape \(3, 3\); must be 1-D"),
-    (np.array([0.0, np.nan, 1.0]), 1.0, "signal has 1 non-finite samples"),
+    (np.ones((3, 3)), 1.0, r"signal_MPa shape \(3, 3\); must be 1-D"),
+    (np.array([0.0, np.nan, 1.0]), 1.0, "signal_MPa has 1 non-finite samples"),
     (np.arange(4.0), 0.0, "dt_s = 0.0; must be finite and > 0 seconds"),
 ])
 def test_bad_histories_are_rejected(signal, dt_s, match):
