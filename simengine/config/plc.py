@@ -46,6 +46,11 @@ class RecordConfig:
     duration_s: float = spec(60.0, gt=0.0)
     flush_interval_s: float = spec(1.0, gt=0.0)
     out: str = spec("", doc="HDF5 path; empty: results/recordings/<map>-<UTC time>.h5")
+    first_reading_s: float | None = spec(None, gt=0.0, doc="fail when no reading arrives within this (s); "
+                                         "None: 3 poll intervals, at least 5 s (Modbus) or 10 s (OPC UA)")
+    plausibility: str = spec("refuse", choices=("refuse", "warn", "off"),
+                             doc="a map whose first readings show the wrong word order: refuse, warn, or do not check")
+    progress: str = spec("auto", choices=("auto", "always", "never"), doc="progress bar on stderr; auto: when a terminal")
     opcua_secure: bool = spec(False, doc="connect with Basic256Sha256 SignAndEncrypt + user/password")
     certificate_dir: str = spec("results/pki", doc="where the client certificate is made or found")
     credentials_file: str = spec("", doc="user/password file (mode 0600); empty: SIMENGINE_OPCUA_USER/_PASSWORD")

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,6 +35,10 @@ from pymodbus.exceptions import ModbusException
 from simengine.plc.codec import MAX_READ_REGISTERS, ReadRequest, TagCodec, encode_tag, plan_reads
 from simengine.plc.readings import Quality, QualityAssessor, ReadingBlock, comm_failure
 from simengine.plc.tags import TagMap
+
+# pymodbus logs every refused connect and timed-out request, with hex dumps of the frames; this
+# client reports each of those itself (a gap, COMM_FAILURE, PlcUnreachable), so they are noise
+logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
 
 __all__ = ["MAX_READ_REGISTERS", "Backoff", "Gap", "ModbusClient", "ModbusRequestError", "ReadRequest", "plan_reads"]
 

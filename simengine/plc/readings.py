@@ -3,7 +3,7 @@
 Readings travel as blocks (one poll or one notification batch): arrays over
 tags rather than one object per value, since a large fleet has 12,000 tags
 at 1 Hz. A value is never passed on silently when it is bad: NaN or Inf,
-outside the tag's valid range, unchanged for longer than its stale limit,
+outside the tag's valid range (or a denormal float), unchanged for longer than its stale limit,
 or missing because the link was down, each has its own flag.
 """
 
@@ -37,13 +37,20 @@ class ReadingBlock:
 
 
 class QualityAssessor:
-    """Flags values per tag: not finite, out of range, stale. Keeps the last change per tag."""
+    """Flags values per tag: not finite, out of range (or a denormal float, which no sensor
+    reports), stale. Keeps the last change per tag."""
 
     def __init__(self, tagmap: TagMap):
         tags = tagmap.tags
         self.lo = np.array([-np.inf if t.valid_min is None else t.valid_min for t in tags])
         self.hi = np.array([np.inf if t.valid_max is None else t.valid_max for t in tags])
         self.stale_s = np.array([np.inf if t.stale_after_s is None else t.stale_after_s for t in tags])
+        floats = np.array([t.dtype.startswith("float") for t in tags], bool)
+        smallest = np.array([np.finfo(np.float64 if t.dtype == "float64" else np.float32).tiny for t in tags])
+        # a float no sensor reports: a denormal raw value (what a swapped zero word decodes to)
+        self._denormal_below = np.where(floats, smallest, 0.0)
+        self._scale = np.abs(np.array([t.scale for t in tags], float))
+        self._offset = np.array([t.offset for t in tags], float)
         self._last_value = np.full(len(tags), np.nan)
         self._last_change = np.full(len(tags), -np.inf)
 
@@ -55,7 +62,9 @@ class QualityAssessor:
         first = np.isinf(self._last_change[tags])
         quality = np.full(values.shape, Quality.GOOD, np.uint8)
         quality[(t_s - self._last_change[tags] > self.stale_s[tags]) & ~first] = Quality.STALE
-        quality[(values < self.lo[tags]) | (values > self.hi[tags])] = Quality.OUT_OF_RANGE
+        raw = np.abs(values - self._offset[tags]) / self._scale[tags]
+        denormal = (raw > 0) & (raw < self._denormal_below[tags])
+        quality[(values < self.lo[tags]) | (values > self.hi[tags]) | denormal] = Quality.OUT_OF_RANGE
         quality[~np.isfinite(values)] = Quality.NOT_FINITE
         return quality
 

@@ -4,7 +4,8 @@ The file is written in HDF5's single-writer/multiple-reader (SWMR) mode: its
 metadata is always consistent on disk, so a recorder killed with SIGKILL
 loses at most the rows since its last flush and the file stays readable
 (`read_recording` opens it in SWMR mode when the clean-close flag is
-missing). Rows are buffered and flushed every `flush_interval_s` (plus a reorder window
+missing). A recording that fails before its first row is written is removed
+(a file of no rows is no recording). Rows are buffered and flushed every `flush_interval_s` (plus a reorder window
 for blocks of one update that arrive apart); gaps are written when they open.
 
 Layout, group ``/recording``: ``time_s`` (T) Unix seconds; ``values`` (T,
@@ -131,11 +132,21 @@ class Recorder:
             self.flush(everything=True)
             self._file.close()
 
+    def discard(self) -> None:
+        """Close without writing what is pending and remove the file: a recording not worth keeping."""
+        self._pending.clear()
+        if self._file.id.valid:
+            self._file.close()
+        self.path.unlink(missing_ok=True)
+
     def __enter__(self) -> Recorder:
         return self
 
-    def __exit__(self, *exc) -> None:
-        self.close()
+    def __exit__(self, kind, err, tb) -> None:
+        if err is not None and self.rows_written == 0:  # failed before its first row: leave no empty file
+            self.discard()
+        else:
+            self.close()
 
 
 @dataclass(frozen=True)

@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
 from simengine.config.plc import FaultConfig, RecordConfig, ServeConfig
+from simengine.config.validate import ConfigError
+from simengine.plc.errors import PlcUnreachable
+from simengine.plc.first_readings import FirstReadings
 from simengine.plc.recorder import Recorder
 from simengine.plc.tags import TagMap
 
@@ -124,46 +128,88 @@ async def _keep_flushing(rec: Recorder, client, gaps: _GapSync, period_s: float)
         rec.tick()
 
 
-async def record_modbus(tagmap: TagMap, cfg: RecordConfig, path: Path, config: dict, *, on_rows=None) -> Recorder:
+def _warn(message: str) -> None:
+    print(f"simengine: warning: {message}", file=sys.stderr)
+
+
+async def record_modbus(tagmap: TagMap, cfg: RecordConfig, path: Path, config: dict, *, on_rows=None,
+                        log=_warn, progress=None) -> Recorder:
+    """Poll the map's Modbus tags for cfg.duration_s into a recording at `path`.
+
+    Raises `PlcUnreachable` (no file left) when no reading arrives within the first-reading
+    deadline, and ConfigError when the first polls show the map's word order is wrong
+    (`record.plausibility`); `log` gets the warning for other implausible tags.
+    """
     from simengine.plc.modbus_client import ModbusClient
 
+    client = ModbusClient(tagmap, host=cfg.host, port=cfg.port)
+    watch = FirstReadings(tagmap, cfg, "modbus", client.host, client.port, polls_s=1.0 / cfg.rate_hz)
     with Recorder(path, tagmap, flush_interval_s=cfg.flush_interval_s, source="modbus", config=config,
                   on_rows=on_rows) as rec:
         gaps = _GapSync(rec)
-        client = ModbusClient(tagmap, host=cfg.host, port=cfg.port)
-        async with client:
-            timer = asyncio.create_task(_keep_flushing(rec, client, gaps, cfg.flush_interval_s))
-            try:
-                await client.run(cfg.rate_hz, cfg.duration_s, sink=rec.append)
-            finally:
-                timer.cancel()
-        gaps.sync(client.gaps)  # closing the client closes a gap still open
+        sink = watch.sink(rec.append, progress)
+        async with _discarded_on_failure(rec):
+            async with client:
+                timer = asyncio.create_task(_keep_flushing(rec, client, gaps, cfg.flush_interval_s))
+                try:
+                    await watch.supervise(client.run(cfg.rate_hz, cfg.duration_s, sink=sink), log)
+                finally:
+                    timer.cancel()
+            gaps.sync(client.gaps)  # closing the client closes a gap still open
     return rec
 
 
 async def record_opcua(tagmap: TagMap, cfg: RecordConfig, path: Path, config: dict, *, credentials=None,
-                       client_config=None, on_rows=None) -> Recorder:
-    """Subscribe to every OPC UA tag for cfg.duration_s and record each notification block."""
+                       client_config=None, on_rows=None, log=_warn, progress=None) -> Recorder:
+    """Subscribe to every OPC UA tag for cfg.duration_s and record each notification block
+    (failing fast and checking plausibility as `record_modbus` does)."""
+    from urllib.parse import urlsplit
+
     from simengine.plc.opcua_client import OpcUaClient
 
     url = None if cfg.host is None and cfg.port is None else _opcua_url(tagmap, cfg)
     client_config = client_config or secure_client_config(cfg, url)
+    where = urlsplit(client_config.url or tagmap.endpoint.opcua_url)
     # one update reaches us as one block per subscription, within a publishing interval or so
     reorder_s = 2.0 * client_config.publishing_interval_ms / 1000.0
+    watch = FirstReadings(tagmap, cfg, "opcua", where.hostname or "?", where.port or 4840,
+                          polls_s=max(1.0 / cfg.rate_hz, reorder_s))
     with Recorder(path, tagmap, flush_interval_s=cfg.flush_interval_s, source="opcua", config=config,
                   reorder_s=reorder_s, on_rows=on_rows) as rec:
         gaps = _GapSync(rec)
-        client = OpcUaClient(tagmap, client_config, credentials=credentials, on_block=rec.append)
-        await client.start()
-        timer = asyncio.create_task(_keep_flushing(rec, client, gaps, cfg.flush_interval_s))
-        try:
-            await asyncio.sleep(cfg.duration_s)
-        finally:
-            timer.cancel()
-            await client.stop()
-        gaps.sync(client.gaps)
-        gaps.close_open(time.time())  # an outage still open when the recording ends
+        client = OpcUaClient(tagmap, client_config, credentials=credentials, on_block=watch.sink(rec.append, progress))
+
+        async def subscribed() -> None:
+            await client.start()
+            timer = asyncio.create_task(_keep_flushing(rec, client, gaps, cfg.flush_interval_s))
+            try:
+                await asyncio.sleep(cfg.duration_s)
+            finally:
+                timer.cancel()
+
+        async with _discarded_on_failure(rec):
+            try:
+                await watch.supervise(subscribed(), log)
+            finally:
+                await client.stop()
+            gaps.sync(client.gaps)
+            gaps.close_open(time.time())  # an outage still open when the recording ends
     return rec
+
+
+class _discarded_on_failure:
+    """Removes the recording when the work inside fails before a row was written, or fails because
+    the PLC never answered or the map decodes garbage (then its rows are worthless)."""
+
+    def __init__(self, rec: Recorder):
+        self.rec = rec
+
+    async def __aenter__(self) -> None:
+        return None
+
+    async def __aexit__(self, kind, err, tb) -> None:
+        if err is not None and (self.rec.rows_written == 0 or isinstance(err, (PlcUnreachable, ConfigError))):
+            self.rec.discard()
 
 
 def _opcua_url(tagmap: TagMap, cfg: RecordConfig) -> str:
