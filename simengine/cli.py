@@ -196,9 +196,10 @@ def cmd_plc(args: argparse.Namespace) -> int:
     import asyncio
     from datetime import datetime, timezone
 
-    from simengine.config.plc import RecordConfig, ServeConfig
+    from simengine.config.plc import RecordConfig, ServeConfig, serve_problems
+    from simengine.plc.progress import RecordProgress
     from simengine.plc.recorder import read_recording
-    from simengine.plc.service import tag_indices, record_modbus, serve, servers_for
+    from simengine.plc.service import port_problems, record_modbus, serve, servers_for, tag_indices
     from simengine.plc.tags import load_tagmap
     from simengine.plc.virtual_plc import PhysicsSource
 
@@ -214,6 +215,8 @@ def cmd_plc(args: argparse.Namespace) -> int:
     if problems:
         raise ConfigError(problems)
     serve_cfg, rec_cfg, scenario = built["serve"], built["record"], built["scenario"]
+    if problems := serve_problems(serve_cfg, scenario):
+        raise ConfigError(problems)
     try:
         source = PhysicsSource(scenario, list(serve_cfg.assets), seed=serve_cfg.seed, true_params=serve_cfg.true_params,
                                initial_crack_m=serve_cfg.initial_crack_m)
@@ -228,6 +231,8 @@ def cmd_plc(args: argparse.Namespace) -> int:
     if fault_problems:
         raise ConfigError(fault_problems)
     if args.action == "serve":
+        if problems := port_problems(serve_cfg):
+            raise ConfigError(problems)
         try:
             servers = servers_for(source.tagmap(), serve_cfg)
         except (ValueError, OSError) as err:
@@ -239,24 +244,27 @@ def cmd_plc(args: argparse.Namespace) -> int:
             return 0
         print(f"served {steps} updates")
         return 0
-    try:
-        tagmap = load_tagmap(rec_cfg.tagmap) if rec_cfg.tagmap else source.tagmap()
-    except OSError as err:
-        raise ConfigError([Problem("record.tagmap", rec_cfg.tagmap, f"cannot be read: {err.strerror or err}")]) from None
+    tagmap = load_tagmap(rec_cfg.tagmap, field="record.tagmap") if rec_cfg.tagmap else source.tagmap()
+    if not (tagmap.modbus_tags if rec_cfg.protocol == "modbus" else tagmap.opcua_tags):
+        where = "modbus address" if rec_cfg.protocol == "modbus" else "opcua node_id"
+        raise ConfigError([Problem("record.tagmap", rec_cfg.tagmap or tagmap.name,
+                                   f"has no tag with a {where}: nothing to record over record.protocol={rec_cfg.protocol}")])
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     path = Path(rec_cfg.out or f"results/recordings/{tagmap.name}-{stamp}.h5")
     config = {"record": parts["record"], "serve": parts["serve"]}
-    if rec_cfg.protocol == "opcua":
-        from simengine.plc.secrets import load_credentials
-        from simengine.plc.service import record_opcua
+    with RecordProgress(rec_cfg) as progress:
+        if rec_cfg.protocol == "opcua":
+            from simengine.plc.secrets import load_credentials
+            from simengine.plc.service import record_opcua
 
-        try:
-            credentials = load_credentials(rec_cfg.credentials_file or None) if rec_cfg.opcua_secure else None
-        except (OSError, ValueError) as err:
-            raise ConfigError([Problem("record.credentials_file", rec_cfg.credentials_file, str(err))]) from None
-        asyncio.run(record_opcua(tagmap, rec_cfg, path, config, credentials=credentials))
-    else:
-        asyncio.run(record_modbus(tagmap, rec_cfg, path, config))
+            try:
+                credentials = load_credentials(rec_cfg.credentials_file or None) if rec_cfg.opcua_secure else None
+            except (OSError, ValueError) as err:
+                raise ConfigError([Problem("record.credentials_file", rec_cfg.credentials_file, str(err))]) from None
+            asyncio.run(record_opcua(tagmap, rec_cfg, path, config, credentials=credentials, progress=progress,
+                                     log=progress.log))
+        else:
+            asyncio.run(record_modbus(tagmap, rec_cfg, path, config, progress=progress, log=progress.log))
     rec = read_recording(path)
     bad = int((rec.quality != 0).sum())
     print(f"recorded {rec.time_s.size} blocks of {len(rec.tags)} tags, {bad} values flagged, "

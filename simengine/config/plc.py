@@ -2,9 +2,29 @@
 
 from __future__ import annotations
 
+import difflib
+import math
 from dataclasses import dataclass
 
-from simengine.config.validate import spec
+from simengine.config.validate import Problem, spec
+
+ABSOLUTE_ZERO_C = -273.15
+# each hidden parameter of the virtual PLC (an AssetParams field) and what physics allows of it
+TRUE_PARAM_RULES = {
+    "paris_C": (lambda v: v >= 0, "must be >= 0 (a Paris coefficient, m/cycle/(MPa·√m)^m; 0: no growth)"),
+    "paris_m": (lambda v: v > 0, "must be > 0 (a Paris exponent)"),
+    "geometry_Y": (lambda v: v > 0, "must be > 0 (a geometry factor)"),
+    "section_depth_m": (lambda v: v > 0, "must be > 0 (a depth, m)"),
+    "stiffness_sensitivity": (lambda v: 0 <= v <= 0.95, "must lie in [0, 0.95] (β in k/k0 = 1 - β (a/h)²)"),
+    "natural_frequency_hz": (lambda v: v > 0, "must be > 0 (a frequency, Hz)"),
+    "vibration_rms0": (lambda v: v > 0, "must be > 0 (an RMS acceleration, m/s²)"),
+    "wear_vibration_gain": (lambda v: v >= 0, "must be >= 0 (a gain)"),
+    "thermal_tau_s": (lambda v: v > 0, "must be > 0 (a time constant, s)"),
+    "thermal_resistance_K_per_W": (lambda v: v > 0, "must be > 0 (a thermal resistance, K/W)"),
+    "wear_rate_per_s": (lambda v: v >= 0, "must be >= 0 (a wear rate, 1/s)"),
+    "wear_reference_C": (lambda v: v >= ABSOLUTE_ZERO_C, f"must be >= {ABSOLUTE_ZERO_C} (a temperature, °C)"),
+    "wear_doubling_K": (lambda v: v > 0, "must be > 0 (a temperature step, K)"),
+}
 
 
 @dataclass(frozen=True)
@@ -34,6 +54,48 @@ class ServeConfig:
     opcua_secure: bool = spec(False, doc="Basic256Sha256 SignAndEncrypt + user/password only")
     certificate_dir: str = spec("results/pki", doc="where the server certificate is made or found")
     credentials_file: str = spec("", doc="user/password file (mode 0600); empty: SIMENGINE_OPCUA_USER/_PASSWORD")
+
+    def check(self):
+        problems = []
+        if not self.assets:
+            problems.append(("assets", [], "must name at least one asset of the scenario's fleet"))
+        elif len(set(self.assets)) != len(self.assets):
+            problems.append(("assets", list(self.assets), "must name each asset once"))
+        for name, value in self.true_params.items():
+            problems += [(f"true_params.{name}", value, rule) for rule in true_param_rules(name, value)]
+        if self.opcua_port == self.modbus_port and self.opcua_port and set(self.protocols) == {"modbus", "opcua"}:
+            problems.append(("opcua_port", self.opcua_port, f"must differ from modbus_port ({self.modbus_port})"))
+        return problems
+
+
+def true_param_rules(name: str, value: float) -> list[str]:
+    """The rules a hidden parameter value breaks (empty: none)."""
+    if name not in TRUE_PARAM_RULES:
+        close = difflib.get_close_matches(name, list(TRUE_PARAM_RULES), n=1)
+        return [f"unknown parameter; known: {', '.join(TRUE_PARAM_RULES)}" + (f"; did you mean {close[0]!r}?" if close else "")]
+    allowed, rule = TRUE_PARAM_RULES[name]
+    if not math.isfinite(value):
+        return ["must be finite"]
+    return [] if allowed(value) else [rule]
+
+
+def serve_problems(cfg: ServeConfig, scenario) -> list[Problem]:
+    """What `cfg` asks of `scenario` that it cannot give: assets beyond its fleet, an initial crack
+    at or beyond the critical one (the scenario's crack failure limit, or the section depth)."""
+    fleet = scenario.fleet
+    problems = []
+    beyond = [a for a in cfg.assets if a >= fleet.count]
+    if beyond:
+        problems.append(Problem("serve.assets", list(cfg.assets),
+                                f"{beyond} beyond the fleet: scenario {scenario.name!r} has assets 0..{fleet.count - 1}"))
+    depth = cfg.true_params.get("section_depth_m", fleet.crack.section_depth_m)
+    limits = [(m.limit, f"fleet.physics_failures[{i}].limit") for i, m in enumerate(fleet.physics_failures)
+              if m.quantity == "crack_m"] + [(depth, "the section depth")]
+    critical, where = min(limits)
+    if cfg.initial_crack_m is not None and not cfg.initial_crack_m < critical:
+        problems.append(Problem("serve.initial_crack_m", cfg.initial_crack_m,
+                                f"must be below the critical crack, {critical} m ({where})"))
+    return problems
 
 
 @dataclass(frozen=True)

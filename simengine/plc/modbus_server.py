@@ -16,6 +16,8 @@ memory). NaN and out-of-range values are injected through `update` itself.
 
 from __future__ import annotations
 
+import errno
+import logging
 from collections.abc import Mapping
 
 import numpy as np
@@ -24,6 +26,9 @@ from pymodbus.simulator import DataType, SimData, SimDevice
 
 from simengine.plc.codec import TagCodec, decode_tag
 from simengine.plc.tags import REGISTER_WIDTH, TagMap
+
+# pymodbus logs each failed listen and dropped client itself; the server's caller reports them
+logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
 
 _INPUT_FC = 4  # read input registers; every other register function code addresses holding registers
 
@@ -64,7 +69,11 @@ class ModbusServer:
         if self._server is not None:
             raise RuntimeError(f"Modbus server on {self.host}:{self.port} is already running")
         server = ModbusTcpServer(self._device(), address=(self.host, self.port))
-        await server.serve_forever(background=True)
+        try:
+            await server.serve_forever(background=True)
+        except RuntimeError:  # pymodbus hides the bind error behind "Could not start listen"
+            raise OSError(errno.EADDRINUSE, f"Modbus server cannot listen on {self.host}:{self.port} "
+                                            "(the port is in use, or the address is not this machine's)") from None
         self._server = server
         if self.port == 0:
             self.port = server.transport.sockets[0].getsockname()[1]

@@ -245,6 +245,29 @@ def secure_client_config(cfg: RecordConfig, url: str | None):
     return OpcUaClientConfig(url=url, security=SECURE, certificate=str(cert), private_key=str(key))
 
 
+def port_problems(cfg: ServeConfig) -> list:
+    """A Problem for each port of `cfg` that another program already listens on (cfg.host)."""
+    import errno
+    import socket
+
+    from simengine.config.validate import Problem
+
+    problems = []
+    for protocol, field, port in (("modbus", "serve.modbus_port", cfg.modbus_port),
+                                  ("opcua", "serve.opcua_port", cfg.opcua_port)):
+        if protocol not in cfg.protocols or port == 0:
+            continue
+        with socket.socket() as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as asyncio's servers do
+            try:
+                sock.bind((cfg.host, port))
+            except OSError as err:
+                why = "already in use (another server listens there)" if err.errno == errno.EADDRINUSE else err.strerror
+                problems.append(Problem(field, port, f"cannot listen on {cfg.host}:{port}: {why}; "
+                                                     "choose another port or stop the other server"))
+    return problems
+
+
 def servers_for(tagmap: TagMap, cfg: ServeConfig) -> list:
     """The protocol servers of the virtual PLC, bound to cfg.host (loopback by default)."""
     servers = []

@@ -58,8 +58,12 @@ class Tag:
         problems = []
         if self.modbus is None and self.opcua is None:
             problems.append(("", self.name, "needs a modbus address or an opcua node_id"))
+        if not self.name.strip():
+            problems.append(("name", self.name, "must not be empty"))
         if self.scale == 0 or not math.isfinite(self.scale):
             problems.append(("scale", self.scale, "must be finite and non-zero"))
+        if not math.isfinite(self.offset):
+            problems.append(("offset", self.offset, "must be finite"))
         if self.valid_min is not None and self.valid_max is not None and not self.valid_min < self.valid_max:
             problems.append(("valid_min", self.valid_min, f"must be below valid_max ({self.valid_max})"))
         if self.modbus is not None and self.modbus.address + REGISTER_WIDTH[self.dtype] - 1 > MODBUS_MAX_ADDRESS:
@@ -74,6 +78,11 @@ class Endpoint:
     device_id: int = spec(1, ge=0, le=255, doc="Modbus unit / device id")
     opcua_url: str = spec("opc.tcp://127.0.0.1:4840/simengine/")
 
+    def check(self):
+        if not self.opcua_url.startswith("opc.tcp://"):
+            return [("opcua_url", self.opcua_url, "must start with opc.tcp://")]
+        return []
+
 
 @dataclass(frozen=True)
 class TagMap:
@@ -82,7 +91,8 @@ class TagMap:
     tags: tuple[Tag, ...] = spec(default_factory=tuple)
 
     def check(self):
-        return _duplicate_names(self.tags) + _modbus_overlaps(self.tags) + _duplicate_nodes(self.tags)
+        empty = [("tags", [], "a tag map needs at least one tag")] if not self.tags else []
+        return empty + _duplicate_names(self.tags) + _modbus_overlaps(self.tags) + _duplicate_nodes(self.tags)
 
     def by_name(self, name: str) -> Tag:
         for tag in self.tags:
@@ -138,9 +148,25 @@ def _duplicate_nodes(tags) -> list[tuple[str, object, str]]:
     return problems
 
 
-def load_tagmap(path: str | Path) -> TagMap:
-    """Read and validate a tag map YAML file; raises ConfigError listing every problem."""
-    return tagmap_from_dict(OmegaConf.to_container(OmegaConf.load(Path(path)), resolve=True))
+def load_tagmap(path: str | Path, field: str = "tagmap") -> TagMap:
+    """Read and validate a tag map YAML file; raises ConfigError listing every problem (`field`
+    names the file in the message when it cannot be read, is not YAML, or is empty)."""
+    try:
+        data = OmegaConf.to_container(OmegaConf.load(Path(path)), resolve=True)
+    except OSError as err:
+        raise ConfigError([Problem(field, str(path), f"cannot be read: {err.strerror or err}")]) from None
+    except Exception as err:  # yaml's and OmegaConf's parse errors share no base class but Exception
+        raise ConfigError([Problem(field, str(path), f"is not valid YAML: {_yaml_problem(err)}")]) from None
+    if not isinstance(data, dict) or not data:
+        raise ConfigError([Problem(field, str(path), "is empty or not a mapping: a tag map needs name, endpoint "
+                                                     "and a list of tags (see conf/tagmap/crane_demo.yaml)")])
+    return tagmap_from_dict(data)
+
+
+def _yaml_problem(err: Exception) -> str:
+    mark = getattr(err, "problem_mark", None)
+    problem = getattr(err, "problem", None) or (str(err).strip().splitlines() or [type(err).__name__])[0]
+    return f"{problem} (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else problem
 
 
 def tagmap_from_dict(data: dict) -> TagMap:
