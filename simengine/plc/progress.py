@@ -30,8 +30,8 @@ class RecordProgress:
 
     def __enter__(self) -> RecordProgress:
         if self.enabled:
-            self._bar = tqdm(total=round(self.duration_s, 1), unit="s", desc="recording", file=self.stream,
-                             dynamic_ncols=True, bar_format="{desc}: {n:.0f}/{total:.0f} s {bar} {postfix}")
+            self._bar = tqdm(total=self.duration_s, unit="s", desc="0 rows, 0 values flagged", file=self.stream,
+                             dynamic_ncols=True, bar_format="recording: {n:.1f}/{total:.1f} s |{bar}| {desc}")
         return self
 
     def __exit__(self, *exc) -> None:
@@ -47,7 +47,7 @@ class RecordProgress:
         self.flagged += int((np.asarray(block.quality) != Quality.GOOD).sum())
         if self._bar is not None:
             self._bar.n = min(now - self._start, self.duration_s)
-            self._bar.set_postfix_str(f"{self.rows} rows, {self.flagged} values flagged", refresh=False)
+            self._bar.set_description_str(f"{self.rows} rows, {self.flagged} values flagged", refresh=False)
             self._bar.refresh()
 
     def log(self, message: str) -> None:
