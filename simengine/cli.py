@@ -142,29 +142,20 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_fatigue(args: argparse.Namespace) -> int:
-    from datetime import datetime, timezone
-
     from simengine.config.fatigue import FatigueConfig
     from simengine.config.run import FATIGUE_RUN_KEYS, FatigueSettings
-    from simengine.fatigue.report import plot_fatigue, summary_text, write_fatigue
-    from simengine.fatigue.runner import load_spectrum, run_fatigue
+    from simengine.fatigue.command import run_batch
+    from simengine.fatigue.publish import Terminated, signals_end_run
 
     cfg, settings, plain = build_parts(compose("fatigue", args.overrides, "fatigue"), FATIGUE_RUN_KEYS, FatigueSettings, FatigueConfig)
-    try:
-        spectrum = load_spectrum(cfg)
-    except (OSError, KeyError, ValueError) as err:  # the recorded load history could not be read
-        raise ConfigError([Problem("load.hdf5", cfg.load.hdf5.path, str(err))]) from None
-    result = run_fatigue(cfg, replicas=settings.replicas, seed=settings.seed, spectrum=spectrum)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
-    folder = Path(settings.out_dir) / f"fatigue-{cfg.name}-{stamp}"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = write_fatigue(result, folder / "fatigue.h5", config={"fatigue": plain["config"], "run": plain["run"]})
-    print(summary_text(result))
-    print(f"results: {path}")
-    if settings.plots:
-        for png in plot_fatigue(result, folder):
-            print(f"plot:    {png}")
-    return 0
+    # Ctrl-C and SIGTERM end the run wherever they land (a library may drop the KeyboardInterrupt):
+    # nothing is published, the staging folder goes
+    with signals_end_run() as pending:
+        try:
+            return run_batch(cfg, settings, plain, pending)
+        except Terminated:
+            print("simengine: terminated", file=sys.stderr)
+            return 143
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:

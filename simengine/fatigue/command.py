@@ -1,0 +1,53 @@
+"""`simengine fatigue` from validated settings: the load, the output folder, the batch, its publication.
+
+Order matters to a user: a load history that cannot be read and an output
+folder that cannot be written are refused before any replica runs, and the
+results folder appears only when it is complete (`simengine.fatigue.publish`).
+"""
+
+from __future__ import annotations
+
+from simengine.config import ConfigError, Problem
+from simengine.config.fatigue import FatigueConfig
+from simengine.config.run import FatigueSettings
+from simengine.fatigue.publish import PendingSignals
+
+
+def run_batch(cfg: FatigueConfig, settings: FatigueSettings, plain: dict, pending: PendingSignals) -> int:
+    """`simengine fatigue` after validation: load, check out_dir, run, write into staging, publish.
+    `plain` is the validated configuration as plain data ("config" and "run"), for provenance.
+    Prints the summary; returns the exit code."""
+    from datetime import datetime, timezone
+
+    from simengine.fatigue.batch import INVALID
+    from simengine.fatigue.publish import StagedFolder
+    from simengine.fatigue.report import plot_fatigue, summary_text, write_fatigue
+    from simengine.fatigue.runner import load_spectrum, run_fatigue
+
+    try:
+        spectrum = load_spectrum(cfg)
+    except (OSError, KeyError, ValueError) as err:  # the recorded load history could not be read
+        raise ConfigError([Problem("load.hdf5", cfg.load.hdf5.path, str(err))]) from None
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    try:  # before the batch: an output folder that cannot be written costs nothing
+        staged = StagedFolder(settings.out_dir, f"fatigue-{cfg.name}-{stamp}")
+    except OSError as err:
+        raise ConfigError([Problem("out_dir", settings.out_dir,
+                                   f"must be a folder this run can write: {err.strerror or err}")]) from None
+    with staged:
+        pending.check()
+        result = run_fatigue(cfg, replicas=settings.replicas, seed=settings.seed, spectrum=spectrum)
+        pending.check()
+        provenance = {"fatigue": plain["config"], "run": plain["run"]}
+        if spectrum.time_base:
+            provenance["load_time_base"] = {"time_base": spectrum.time_base, "recorded_h": spectrum.recorded_h,
+                                            "source": spectrum.source}
+        h5 = write_fatigue(result, staged.staging / "fatigue.h5", config=provenance)
+        pngs = plot_fatigue(result, staged.staging) if settings.plots else []
+        pending.check()
+        folder = staged.publish()
+    print(summary_text(result, spectrum.time_base))
+    print(f"results: {folder / h5.name}")
+    for png in pngs:
+        print(f"plot:    {folder / png.name}")
+    return 0 if (result.status != INVALID).any() else 1  # no valid replica: no answer

@@ -1,0 +1,156 @@
+"""A results folder that appears whole or not at all, and signals that end a run cleanly.
+
+A run writes into a staging folder beside its final one, named
+``.<name>.partial-<pid>`` (hidden, and saying it is unfinished), fsyncs what it
+wrote and renames the staging folder to its final name in one step. Any error,
+Ctrl-C or SIGTERM removes the staging folder (and the output folder, where
+this run created it and left it empty). `kill -9` cannot clean up: it leaves a
+staging folder whose process is gone, which the next run in that output
+folder sweeps away.
+
+Ctrl-C: some libraries run Python callbacks where an exception is printed and
+dropped (JAX's garbage-collection callback, say), so a KeyboardInterrupt raised
+there would be lost and the run would go on. `signals_end_run` remembers
+every SIGINT/SIGTERM, and `check()` raises again at each step of the run, so
+an interrupt never publishes a result.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+
+_PARTIAL = re.compile(r"^\..+\.partial-(\d+)$")
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived: end the run as Ctrl-C would (a BaseException, so that no `except Exception` keeps going)."""
+
+
+class PendingSignals:
+    """The SIGINT/SIGTERM seen so far; `check()` raises for the first one."""
+
+    def __init__(self):
+        self.seen: list[int] = []
+
+    def check(self) -> None:
+        if self.seen:
+            raise KeyboardInterrupt if self.seen[0] == signal.SIGINT else Terminated()
+
+
+@contextmanager
+def signals_end_run():
+    """SIGINT raises KeyboardInterrupt and SIGTERM `Terminated`, at once and again at every `check()`.
+    Outside the main thread (no handlers can be set there) it only yields an empty record."""
+    pending = PendingSignals()
+    if threading.current_thread() is not threading.main_thread():
+        yield pending
+        return
+
+    def handler(signum, frame):
+        pending.seen.append(signum)
+        pending.check()
+
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield pending
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+
+
+def sweep_stale(out_dir: Path) -> list[Path]:
+    """Remove staging folders in `out_dir` whose process is gone (a run killed with -9); returns them."""
+    removed = []
+    for entry in out_dir.iterdir() if out_dir.is_dir() else ():
+        match = _PARTIAL.match(entry.name)
+        if match and entry.is_dir() and not _alive(int(match.group(1))):
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
+
+
+class StagedFolder:
+    """`out_dir/<name>` built in `out_dir/.<name>.partial-<pid>` and published by `publish()`.
+
+    Creating it is the writability check: an output folder that cannot be written fails here,
+    before any work is done, with an OSError. Use as a context manager: leaving it without
+    `publish()` (an error, a signal) removes the staging folder, and the output folder if this
+    run created it and it is empty.
+    """
+
+    def __init__(self, out_dir: str | os.PathLike, name: str):
+        self.out_dir = Path(out_dir)
+        self.final = self.out_dir / name
+        self.staging = self.out_dir / f".{name}.partial-{os.getpid()}"
+        self._created = self._missing_parents(self.out_dir)
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            sweep_stale(self.out_dir)
+            if self.final.exists():
+                raise FileExistsError(f"{self.final} exists already")
+            self.staging.mkdir()
+        except BaseException:
+            self._remove_created()
+            raise
+        self.published = False
+
+    @staticmethod
+    def _missing_parents(path: Path) -> list[Path]:
+        missing = []
+        while not path.exists() and path != path.parent:
+            missing.append(path)
+            path = path.parent
+        return missing  # innermost first
+
+    def __enter__(self) -> StagedFolder:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if not self.published:
+            shutil.rmtree(self.staging, ignore_errors=True)
+            self._remove_created()
+
+    def _remove_created(self) -> None:
+        for folder in self._created:
+            try:
+                folder.rmdir()  # only if empty: another run may have written there meanwhile
+            except OSError:
+                break
+
+    def publish(self) -> Path:
+        """fsync every file and the staging folder, then rename it to its final name in one step."""
+        for path in self.staging.rglob("*"):
+            if path.is_file():
+                with open(path, "rb") as fh:
+                    os.fsync(fh.fileno())
+        _fsync_dir(self.staging)
+        os.rename(self.staging, self.final)  # atomic on one file system; fails if `final` appeared meanwhile
+        self.published = True
+        _fsync_dir(self.out_dir)
+        return self.final
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
