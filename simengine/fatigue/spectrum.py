@@ -30,6 +30,7 @@ _STRESS_UNITS = {"MPa": 1.0, "N/mm2": 1.0, "N/mm^2": 1.0, "kPa": 1e-3, "Pa": 1e-
 # "1" is not a strain unit here: damage, wear and load factors are dimensionless too
 _STRAIN_UNITS = {"µε": 1e-6, "με": 1e-6, "ue": 1e-6, "microstrain": 1e-6, "um/m": 1e-6, "µm/m": 1e-6,
                  "m/m": 1.0, "strain": 1.0}
+CLOCK_QUANTITY = "clock_s"  # a recording's tag holding the PLC's scan time (`simengine.plc.virtual_plc.CLOCK`)
 _TIME_TO_H = {"h": 1.0, "hour": 1.0, "hours": 1.0, "s": 1.0 / 3600.0, "min": 1.0 / 60.0, "d": 24.0, "day": 24.0}
 
 
@@ -42,6 +43,8 @@ class LoadSpectrum:
     counts: np.ndarray
     block_h: float
     source: str = ""
+    time_base: str = ""  # how a recorded history's span was timed (PLC clock or arrival), for the record
+    recorded_h: float | None = None  # the recorded history's span, hours (before `repeated`)
 
     def __post_init__(self):
         for name in ("ranges_MPa", "means_MPa", "counts"):
@@ -89,7 +92,8 @@ class LoadSpectrum:
 
 
 def spectrum_from_cycles(cycles, duration_h: float, range_bins=64, mean_bins=None, *,
-                         representative: str = "upper", source: str = "cycles") -> LoadSpectrum:
+                         representative: str = "upper", source: str = "cycles",
+                         recorded_h: float | None = None) -> LoadSpectrum:
     """Bin counted cycles (any object with `ranges`, `means`, `counts`) into a spectrum over `duration_h`.
 
     range_bins: a number of equal bins on [0, max range], or bin edges (MPa)
@@ -104,7 +108,7 @@ def spectrum_from_cycles(cycles, duration_h: float, range_bins=64, mean_bins=Non
     ranges, means, counts = (np.ravel(np.asarray(getattr(cycles, name), dtype=float))
                              for name in ("ranges", "means", "counts"))
     if ranges.size == 0:
-        return LoadSpectrum(ranges, means, counts, duration_h, source)
+        return LoadSpectrum(ranges, means, counts, duration_h, source, recorded_h=recorded_h)
     r_edges = _edges(range_bins, ranges, "range_bins", lowest=0.0)
     r_idx = _bin_index(ranges, r_edges, "range_bins")
     if mean_bins is None:
@@ -112,14 +116,15 @@ def spectrum_from_cycles(cycles, duration_h: float, range_bins=64, mean_bins=Non
         mean_sum = np.bincount(r_idx, counts * means, len(r_edges) - 1)
         keep = weight > 0
         return LoadSpectrum(_representative(r_edges, representative)[keep], mean_sum[keep] / weight[keep],
-                            weight[keep], duration_h, source)
+                            weight[keep], duration_h, source, recorded_h=recorded_h)
     m_edges = _edges(mean_bins, means, "mean_bins", lowest=None)
     m_idx = _bin_index(means, m_edges, "mean_bins")
     n_m = len(m_edges) - 1
     cell = np.bincount(r_idx * n_m + m_idx, counts, (len(r_edges) - 1) * n_m)
     keep = np.flatnonzero(cell > 0)
     return LoadSpectrum(_representative(r_edges, representative)[keep // n_m],
-                        _representative(m_edges, representative)[keep % n_m], cell[keep], duration_h, source)
+                        _representative(m_edges, representative)[keep % n_m], cell[keep], duration_h, source,
+                        recorded_h=recorded_h)
 
 
 def _edges(bins, values, name, lowest):
@@ -151,10 +156,14 @@ def _representative(edges, representative):
 
 
 def spectrum_from_history(signal_MPa, dt_s: float, range_bins=64, mean_bins=None, *,
-                          representative: str = "upper", source: str = "history") -> LoadSpectrum:
+                          representative: str = "upper", source: str = "history",
+                          require_closed: bool = False) -> LoadSpectrum:
     """Rainflow-count a stress history (MPa) sampled every `dt_s` seconds and bin it.
 
     The block is the record's length, n_samples · dt_s (a record that repeats).
+    `require_closed`: refuse a history in which no cycle closes (a constant one, or one shorter
+    than a single load cycle: only the rainflow residue's half cycles), whose spectrum would be
+    nothing or a guess.
     """
     from simengine.fatigue import rainflow  # the compiled counter loads (and compiles) only when needed
 
@@ -168,8 +177,17 @@ def spectrum_from_history(signal_MPa, dt_s: float, range_bins=64, mean_bins=None
         problems.append(f"dt_s = {dt_s!r}; must be finite and > 0 seconds")
     if problems:
         raise ValueError("invalid history: " + "; ".join(problems))
-    return spectrum_from_cycles(rainflow.count_cycles(signal), signal.size * dt_s / 3600.0, range_bins, mean_bins,
-                                representative=representative, source=source)
+    cycles = rainflow.count_cycles(signal)
+    if require_closed:
+        _check_closed(cycles, source)
+    return spectrum_from_cycles(cycles, signal.size * dt_s / 3600.0, range_bins, mean_bins,
+                                representative=representative, source=source, recorded_h=signal.size * dt_s / 3600.0)
+
+
+def _check_closed(cycles, source: str) -> None:
+    if not np.any((cycles.counts >= 1.0) & (cycles.ranges > 0)):
+        raise ValueError(f"{source}: no load cycle closes in the {cycles.total:g} half cycle(s) of the history: "
+                         "it is constant or shorter than one load cycle; record at least a few load cycles")
 
 
 def spectrum_from_hdf5(path, variable: str, *, group: str = "series", replica: int | None = None,
@@ -190,6 +208,7 @@ def spectrum_from_hdf5(path, variable: str, *, group: str = "series", replica: i
     hours, or `duration_h`.
     """
     key = variable if variable.startswith("/") else f"{group}/{variable}"
+    given_duration = duration_h is not None
     if _is_recording(path):
         return _spectrum_from_recording(path, variable, youngs_modulus_MPa, units, duration_h, range_bins,
                                         mean_bins, representative)
@@ -222,8 +241,11 @@ def spectrum_from_hdf5(path, variable: str, *, group: str = "series", replica: i
             raise ValueError(f"duration_h is None and {key!r} has no time scale of >= 2 points; give duration_h")
         duration_h = float((time_h[-1] - time_h[0]) * time_h.size / (time_h.size - 1))
     dt_s = duration_h * 3600.0 / stress.size
-    return spectrum_from_history(stress, dt_s, range_bins, mean_bins, representative=representative,
-                                 source=f"{path}:{key}[replica={replica}, asset={asset}]")
+    spectrum = spectrum_from_history(stress, dt_s, range_bins, mean_bins, representative=representative,
+                                     source=f"{path}:{key}[replica={replica}, asset={asset}]",
+                                     require_closed=True)
+    base = "duration_h as given" if time_h is None or given_duration else f"the time scale of {key}"
+    return replace(spectrum, time_base=base)
 
 
 def _is_recording(path) -> bool:
@@ -237,23 +259,68 @@ def _is_recording(path) -> bool:
 
 
 def _spectrum_from_recording(path, tag, youngs_modulus_MPa, units, duration_h, range_bins, mean_bins, representative):
-    """One tag of a PLC recording (`simengine.plc.recorder`); only GOOD samples are counted."""
+    """One tag of a PLC recording (`simengine.plc.recorder`); only GOOD samples are counted.
+
+    The span is the PLC's scan clock where the recording has a clock tag (quantity `clock_s`):
+    arrival times run at the link's pace, not the PLC's (a virtual PLC served at time_factor 60
+    delivers an hour in a minute). Without one, arrival times, and the time base says so."""
     from simengine.plc.recorder import read_recording
 
     rec = read_recording(path)
     if tag not in rec.tags:
         raise ValueError(f"variable = {tag!r}: not a tag of the recording {path}; tags include {rec.tags[:5]}")
     col = rec.tags.index(tag)
-    good = rec.quality[:, col] == 0
+    good = (rec.quality[:, col] == 0) & np.isfinite(rec.values[:, col])
     if good.sum() < 2:
         raise ValueError(f"variable = {tag!r}: fewer than 2 good samples in {path}")
     unit = units if units is not None else rec.units[col]
     stress = rec.values[good, col] * _to_MPa(unit, youngs_modulus_MPa, tag)
-    t = rec.time_s
-    if duration_h is None:
-        duration_h = float((t[-1] - t[0]) * t.size / (t.size - 1)) / 3600.0
-    return spectrum_from_history(stress, duration_h * 3600.0 / stress.size, range_bins, mean_bins,
-                                 representative=representative, source=f"{path}:recording[{tag}]")
+    if duration_h is not None:
+        span_s, base = duration_h * 3600.0, "duration_h as given"
+    else:
+        span_s, base = recording_span_s(rec, good)
+    spectrum = spectrum_from_history(stress, span_s / stress.size, range_bins, mean_bins,
+                                     representative=representative, source=f"{path}:recording[{tag}]",
+                                     require_closed=True)
+    return replace(spectrum, time_base=base)
+
+
+def clock_column(rec) -> int | None:
+    """The recording's PLC clock tag: quantity `clock_s` (or, without quantities, a tag named *.plc_clock_s)."""
+    if rec.quantities:
+        found = [i for i, q in enumerate(rec.quantities) if q == CLOCK_QUANTITY]
+    else:
+        found = [i for i, t in enumerate(rec.tags) if t.endswith(".plc_clock_s")]
+    return found[0] if found else None
+
+
+def recording_span_s(rec, rows: np.ndarray) -> tuple[float, str]:
+    """Seconds the readings in `rows` (a boolean mask) span, and the time base that measured them.
+
+    By the PLC's clock tag where there is one, else by arrival time. Each reading stands for
+    one typical interval (the median positive advance), as n samples span n intervals."""
+    clock = clock_column(rec)
+    if clock is not None:
+        ok = rows & (rec.quality[:, clock] == 0) & np.isfinite(rec.values[:, clock])
+        if ok.sum() >= 2:
+            span, restarts = clock_span_s(rec.values[ok, clock])
+            note = f"; {restarts} clock restart(s) bridged" if restarts else ""
+            return span, f"PLC scan clock ({rec.tags[clock]}{note})"
+    t = np.asarray(rec.time_s, float)[rows]
+    span, _ = clock_span_s(t)
+    why = "no clock tag in the recording" if clock is None else f"too few good readings of {rec.tags[clock]}"
+    return span, f"arrival time ({why}: a PLC not served in real time gives a wrong span)"
+
+
+def clock_span_s(clock_s: np.ndarray) -> tuple[float, int]:
+    """(seconds, restarts) a clock covers over successive readings: the sum of its advances, a fall
+    (a PLC restart: its clock begins again) bridged by one typical interval, and one typical interval
+    for the last reading. Repeated scans (no advance) add nothing."""
+    step = np.diff(np.asarray(clock_s, float))
+    rising = step[step > 0]
+    typical = float(np.median(rising)) if rising.size else 0.0
+    restarts = int((step < 0).sum())
+    return float(rising.sum()) + typical * (restarts + 1), restarts
 
 
 def _axis_names(ds: h5py.Dataset) -> list[str]:
