@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from simengine.calibration.clock import clock_join
 from simengine.calibration.crack_filter import CrackFilter, CrackFilterConfig, expected_driver_per_s
 from simengine.calibration.fit import Calibration, FitSpec, fit
 from simengine.calibration.rul import RemainingLife, remaining_life
@@ -57,6 +58,7 @@ class Tracking:
     calibration: Calibration  # the last successful refit
     truth_crack_m: np.ndarray | None = None  # the virtual PLC's hidden crack at each step, where known
     notes: list[str] = field(default_factory=list)
+    clock_breaks: int = 0  # jumps of the PLC's clock (restarts), joined by arrival time
 
     def arrays(self) -> dict[str, dict[str, np.ndarray]]:
         """Groups for the HDF5 file: the refits' values over time, the crack track, the life samples."""
@@ -85,7 +87,9 @@ class Tracking:
 
     def summary_text(self) -> str:
         fitted = sum(r.calibration is not None for r in self.refits)
-        rows = [f"continuous: {len(self.refits)} re-fits ({fitted} fitted), {self.track_t_s.size} crack-filter steps"]
+        rows = [f"continuous: {len(self.refits)} re-fits ({fitted} fitted), {self.track_t_s.size} crack-filter steps"
+                + (f"; the PLC's clock jumped {self.clock_breaks} times (segments joined by arrival time)"
+                   if self.clock_breaks else "")]
         rows += [f"  re-fit at {r.t_s:.0f} s refused: {r.reason}" for r in self.refits if r.calibration is None][:5]
         if self.crack_filter is not None and self.life is not None:
             f = self.crack_filter
@@ -119,6 +123,7 @@ class Tracker:
         self.notes: list[str] = []
         self.tags, self.gains = tags, tag_gains(tags, scenario.fleet.sensors)
         self.clock, self.baseline_for, self.truth = clock, baseline_for, truth
+        self.join = clock_join(tags[clock], fallback_rate=cfg.time_factor) if clock is not None else None
         cont = cfg.continuous
         fleet = scenario.fleet
         self.steady_load_s = steady_load_s(fleet.duty)
@@ -149,8 +154,11 @@ class Tracker:
         self.track_t, self.track, self.track_sd, self.truth_track = [], [], [], []
 
     def _model_time(self, time_s, values, quality):
-        if self.clock is not None:
-            return clock_times(values, quality, self.clock)
+        if self.clock is not None:  # the PLC's scan times, joined across its restarts
+            clock, ok = clock_times(values, quality, self.clock)
+            model = np.full(len(clock), np.nan)
+            model[ok] = self.join(np.asarray(time_s, float)[ok], clock[ok])
+            return model, ok
         if self.t0 is None:
             self.t0 = float(time_s[0])
         return (np.asarray(time_s) - self.t0) * self.cfg.time_factor, np.ones(len(time_s), bool)
@@ -230,6 +238,8 @@ class Tracker:
             self.refits.append(Refit(t, None, f"{type(err).__name__}: {err}"))
 
     def finish(self, rng: np.random.Generator) -> Tracking:
+        if self.join is not None:
+            self.join.check()
         if self.rows and self.rows[-1][0] > self.last_refit:
             self._refit(self.rows[-1][0])
         fitted = [r.calibration for r in self.refits if r.calibration is not None]
@@ -265,7 +275,7 @@ class Tracker:
         return Tracking(refits=self.refits, track_t_s=np.array(self.track_t), track=np.array(self.track).reshape(k, 3),
                         track_sd=np.array(self.track_sd).reshape(k, 3), crack_filter=self.filter, life=life,
                         calibration=fitted[-1], truth_crack_m=np.array(self.truth_track) if self.truth_track else None,
-                        notes=notes)
+                        notes=notes, clock_breaks=self.join.breaks if self.join is not None else 0)
 
 
 class _BesideTheLink:

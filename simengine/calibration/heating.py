@@ -77,7 +77,10 @@ def load_over_gaps(load: np.ndarray, dt: np.ndarray, gap: np.ndarray, typical: f
     var = np.where(gap, (load - before) ** 2 * (m**2 - 1) / (12 * m**2), 0.0)
     long_gap = gap & (dt > longest_short_s)
     if long_gap.any():
-        estimate[long_gap] = np.average(load[~gap], weights=dt[~gap])
+        # the window's mean load; weighted by the plain intervals, or where there are none (every interval a
+        # gap: readings sparse against the duty's lifts) by all of them
+        plain = ~gap if np.sum(dt[~gap]) > 0 else np.ones(gap.size, bool)
+        estimate[long_gap] = np.average(load[plain], weights=dt[plain])
         var[long_gap] = [block_mean_variance(load, k) for k in m[long_gap].astype(int)]
     return estimate, var
 

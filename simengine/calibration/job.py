@@ -19,7 +19,8 @@ import numpy as np
 from simengine.calibration.fit import Calibration, FitSpec, fit
 from simengine.calibration.model import Baseline, baseline_for
 from simengine.calibration.heating import steady_load_s
-from simengine.calibration.window import Window, align, clock_times, tag_gains, tags_of
+from simengine.calibration.clock import ClockJoin, clock_join
+from simengine.calibration.window import Window, align, clock_times, excluded_readings, readings_of, tag_gains, tags_of
 from simengine.config.calibrate import CalibrateConfig
 from simengine.config.plc import RecordConfig
 from simengine.config.scenario import ScenarioConfig
@@ -27,6 +28,9 @@ from simengine.config.validate import ConfigError, Problem
 from simengine.engine.physics_setup import build_params
 from simengine.plc.readings import Quality
 from simengine.plc.recorder import Recording, read_recording
+
+
+WELL_COVERED = 0.9  # below this share of the readings asked for, a calibration warns
 
 
 @dataclass(frozen=True)
@@ -98,12 +102,47 @@ def window_of(recording: Recording, cfg: CalibrateConfig, scenario: ScenarioConf
         raise ConfigError([Problem("asset", cfg.asset, f"the readings hold assets {sorted(set(recording.assets))}")])
     time_s, values, quality, factor = recording.time_s, recording.values, recording.quality, cfg.time_factor
     clock = clock_column(recording, cfg.clock_tag)
-    if clock is not None:  # the PLC's own scan times: no poll jitter, no time factor
+    unclocked, join = {}, None
+    if clock is not None:  # the PLC's own scan times: no poll jitter, no time factor; joined across restarts
         t, ok = clock_times(values, quality, clock)
-        time_s, values, quality, factor = t[ok], values[ok], quality[ok], 1.0
-    return align(time_s, values, quality, tags, tag_gains(tags, scenario.fleet.sensors),
-                 asset=cfg.asset, time_factor=factor, needed=spec.needed_quantities(),
-                 steady_load_s=steady_load_s(scenario.fleet.duty))
+        unclocked = excluded_readings(quality[~ok], values[~ok], readings_of(tags, cfg.asset))
+        join = clock_join(tags[clock], fallback_rate=cfg.time_factor)
+        time_s, values, quality, factor = join(time_s[ok], t[ok]), values[ok], quality[ok], 1.0
+        join.check()
+    window = align(time_s, values, quality, tags, tag_gains(tags, scenario.fleet.sensors),
+                   asset=cfg.asset, time_factor=factor, needed=spec.needed_quantities(),
+                   steady_load_s=steady_load_s(scenario.fleet.duty))
+    return with_link(window, recording, cfg, unclocked, join)
+
+
+def with_link(window: Window, recording: Recording, cfg: CalibrateConfig, unclocked: dict[str, int],
+              join: ClockJoin | None) -> Window:
+    """The window with what the link lost: readings of rows without a clock time (by cause), the
+    recording's outages, the clock's breaks, and the reading times received against those asked for."""
+    excluded = dict(window.excluded)
+    for reason, n in unclocked.items():
+        excluded[reason] = excluded.get(reason, 0) + n
+    cols = readings_of(tags_of(recording), cfg.asset)
+    good = (recording.quality[:, cols] == Quality.GOOD) & np.isfinite(recording.values[:, cols])
+    expected = 0 if cfg.source == "hdf5" else round(cfg.duration_s * cfg.rate_hz)
+    ends = [(s, e if np.isfinite(e) else s) for s, e, _ in recording.gaps]
+    return dataclasses.replace(window, excluded=excluded, clock_breaks=join.breaks if join else 0,
+                               link_gaps=len(ends), link_gap_s=float(sum(e - s for s, e in ends)),
+                               received=int(np.any(good, axis=1).sum()), expected=expected)
+
+
+def check_coverage(window: Window, cfg: CalibrateConfig) -> str | None:
+    """Refuse readings below cfg.min_coverage of those asked for; a warning (text) below WELL_COVERED."""
+    if not window.expected:
+        return None
+    share = window.received / window.expected
+    lost = (f"{window.received} reading times of the {window.expected} asked for (duration_s × rate_hz), {share:.0%}; "
+            f"the link was down {window.link_gaps} times ({window.link_gap_s:.0f} s); excluded: "
+            + (", ".join(f"{k} {v}" for k, v in sorted(window.excluded.items())) or "none"))
+    if share < cfg.min_coverage:
+        raise ConfigError([Problem("min_coverage", cfg.min_coverage, f"the readings fall short: {lost} (a PLC that "
+                                   "stopped or a link that dropped; lower min_coverage to fit them anyway)")])
+    return f"only {lost}: the fit rests on fewer readings than asked for" if share < WELL_COVERED else None
 
 
 def clock_column(recording: Recording, clock_tag: str) -> int | None:
@@ -175,15 +214,32 @@ def run_job(cfg: CalibrateConfig, scenario: ScenarioConfig, *, config: dict) -> 
         raise ConfigError(problems)
     preflight(cfg, scenario, spec)
     folder = output_folder(cfg, scenario)
+    complete: list[Path] = []  # the recording, once collected in full
     try:
-        return _run(cfg, scenario, spec, folder, config)
-    except BaseException:
-        if not any(folder.iterdir()):  # nothing recorded: leave no empty folder behind (readings are kept)
-            folder.rmdir()
+        return _run(cfg, scenario, spec, folder, config, complete)
+    except ConfigError as err:
+        if complete:  # an hour of readings is worth keeping where only the fit failed; it says so
+            _clean(folder, keep=complete[0])
+            raise ConfigError(err.problems + [Problem("readings", str(complete[0]), "kept: a complete recording; "
+                                                      f"fit it again with source=hdf5 hdf5={complete[0]}")]) from None
+        _clean(folder)
+        raise
+    except BaseException:  # a crash, Ctrl-C: nothing that looks like a result or a recording stays
+        _clean(folder)
         raise
 
 
-def _run(cfg: CalibrateConfig, scenario: ScenarioConfig, spec: FitSpec, folder: Path, config: dict) -> JobResult:
+def _clean(folder: Path, keep: Path | None = None) -> None:
+    """Remove what a failed job wrote into its folder (a recording of its own but `keep`), then the folder."""
+    for path in folder.iterdir():
+        if path != keep and path.is_file():
+            path.unlink()
+    if not any(folder.iterdir()):
+        folder.rmdir()
+
+
+def _run(cfg: CalibrateConfig, scenario: ScenarioConfig, spec: FitSpec, folder: Path, config: dict,
+         complete: list[Path]) -> JobResult:
     from simengine.calibration.report import parameter_file, write_calibration, write_parameter_file
 
     readings = Path(cfg.hdf5) if cfg.source == "hdf5" else folder / "readings.h5"
@@ -193,10 +249,29 @@ def _run(cfg: CalibrateConfig, scenario: ScenarioConfig, spec: FitSpec, folder: 
 
         tracking = run_continuous(cfg, scenario, spec, readings, config=config)
         cal, extra, fatigue = tracking.calibration, tracking.arrays(), tracking.fatigue_overrides()
+        window = with_link(cal.window, read_recording(readings), cfg, {}, None)
+        warning = check_coverage(window, cfg)
+        cal = dataclasses.replace(cal, window=dataclasses.replace(window, clock_breaks=tracking.clock_breaks),
+                                  warnings=((warning,) if warning else ()) + cal.warnings)
     else:
         recording = collect(cfg, scenario, readings, config=config)
-        window = window_of(recording, cfg, scenario, spec)
-        cal = fit(window, spec, baseline(scenario, window))
+        try:
+            window = window_of(recording, cfg, scenario, spec)
+        except ConfigError:
+            raise
+        except (ArithmeticError, ValueError, np.linalg.LinAlgError) as err:  # garbage readings: a message, no crash
+            raise ConfigError([Problem("readings", str(readings), f"cannot be aligned: {type(err).__name__}: {err}")]) from None
+        warning = check_coverage(window, cfg)
+        if cfg.source != "hdf5" and recording.closed_cleanly:
+            complete.append(readings)
+        try:
+            cal = fit(window, spec, baseline(scenario, window))
+        except ConfigError:
+            raise
+        except (ArithmeticError, ValueError, np.linalg.LinAlgError) as err:
+            raise ConfigError([Problem("readings", str(readings), f"the fit failed on them: {type(err).__name__}: {err}")]) from None
+        if warning:
+            cal = dataclasses.replace(cal, warnings=(warning,) + cal.warnings)
     about = {"asset": cfg.asset, "kind": scenario.fleet.kind, "source": cfg.source, "readings": str(readings),
              "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     params = write_parameter_file(parameter_file(cal, about=about, fatigue=fatigue), folder / "params.yaml")

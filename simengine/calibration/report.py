@@ -98,7 +98,9 @@ def write_calibration(cal: Calibration, path: Path, *, config: dict, extra: dict
                      "identifiable": cal.identifiable, "confidence": cal.confidence, "seconds": cal.seconds,
                      "goodness": json.dumps(cal.goodness), "noise_sd": json.dumps(cal.noise_sd),
                      "warnings": json.dumps(list(cal.warnings)), "excluded": json.dumps(w.excluded),
-                     "input_held": w.input_held, "repeated": w.repeated, "gaps": w.gaps, "gap_s": w.gap_s, "tags": json.dumps(w.tags)}
+                     "input_held": w.input_held, "repeated": w.repeated, "gaps": w.gaps, "gap_s": w.gap_s, "tags": json.dumps(w.tags),
+                     "clock_breaks": w.clock_breaks, "link_gaps": w.link_gaps, "link_gap_s": w.link_gap_s,
+                     "received": w.received, "expected": w.expected}
             g.attrs.update(attrs)
             for name, arrays in (extra or {}).items():
                 sub = f.create_group(name)
@@ -135,6 +137,11 @@ def summary_text(cal: Calibration) -> str:
     excluded = ", ".join(f"{k} {v}" for k, v in sorted(w.excluded.items())) or "none"
     rows.append(f"readings excluded: {excluded}; repeated scans dropped: {w.repeated}; "
                 f"load input held: {w.input_held}; gaps: {w.gaps} ({w.gap_s:.0f} s)")
+    link = [f"reading times: {w.received} of {w.expected} asked for ({w.received / w.expected:.0%})"] if w.expected else []
+    link.append(f"link down: {w.link_gaps} times ({w.link_gap_s:.0f} s)")
+    link.append(f"clock: {w.clock_breaks} resets or jumps ({w.clock_breaks + 1} segments joined by arrival time)"
+                if w.clock_breaks else "clock: no resets")
+    rows.append("; ".join(link))
     rows += [f"warning: {text}" for text in cal.warnings]
     return "\n".join(rows)
 

@@ -31,6 +31,7 @@ import numpy as np
 
 from simengine.calibration.heating import heating_load
 from simengine.calibration.model import INPUT, OUTPUTS
+from simengine.calibration.plausible import IMPLAUSIBLE, implausible, refuse_implausible_tags
 from simengine.config.validate import ConfigError, Problem
 from simengine.plc.readings import Quality
 from simengine.plc.recorder import Recording
@@ -80,6 +81,11 @@ class Window:
     gap_s: float = 0.0  # model seconds missed in gaps of two scans or more
     heat_estimated: int = 0  # gaps whose heating load is estimated (no counter reading at both ends)
     counter_ratio: float = float("nan")  # the counter's load-time over the sampled load's, intervals without gaps
+    clock_breaks: int = 0  # jumps of the PLC's clock (a restart): segments joined by arrival time
+    link_gaps: int = 0  # outages of the link the recording logged ...
+    link_gap_s: float = 0.0  # ... and their length (wall s)
+    received: int = 0  # reading times that brought a good reading of the asset ...
+    expected: int = 0  # ... of those the job asked for (duration_s × rate_hz; 0: not known, a recording)
 
     @property
     def n(self) -> int:
@@ -136,12 +142,7 @@ def align(time_s: np.ndarray, values: np.ndarray, quality: np.ndarray, tags: lis
     order = np.argsort(np.asarray(time_s, float), kind="stable")
     time_s = np.asarray(time_s, float)[order]
     values, quality = _hold_missing(np.asarray(values, float)[order], np.asarray(quality)[order])
-    # A repeated time stamp is the same reading; a row equal to the one before in every tag is the same
-    # PLC scan polled twice (a poll faster than the PLC updates): counting it twice would understate the noise.
-    keep = np.concatenate([[True], np.diff(time_s) > 0]) & ~repeated_scans(values, quality)
-    repeated = int(np.sum(~keep))
-    time_s, values, quality = time_s[keep], values[keep], quality[keep]
-    mine = [j for j, t in enumerate(tags) if t.asset == asset and t.quantity in OUTPUTS + (INPUT, LOAD_COUNTER)]
+    mine = readings_of(tags, asset)
     by_quantity = {q: [j for j in mine if tags[j].quantity == q] for q in OUTPUTS + (INPUT, LOAD_COUNTER)}
     problems = [Problem(f"tags[{q}]", f"asset {asset}", "no tag of the tag map observes it, and a fitted parameter needs it")
                 for q in needed if not by_quantity[q]]
@@ -152,14 +153,25 @@ def align(time_s: np.ndarray, values: np.ndarray, quality: np.ndarray, tags: lis
                                 "one load counter per asset: map only one of them"))
     if problems:
         raise ConfigError(problems)
-
+    quality = _flag_implausible(values, quality, tags, gains, mine)
+    # every excluded reading is counted by its cause, also those of rows that bring nothing (a link down)
+    excluded = excluded_readings(quality, values, mine)
+    # A row without one good reading of the asset is no reading time (its interval becomes a gap); a
+    # row equal to the one before in every tag is the same PLC scan polled twice (a poll faster than the
+    # PLC updates): counting it twice would understate the noise.
     cols = np.array(mine, int)
-    q = quality[:, cols]
-    good = (q == Quality.GOOD) & np.isfinite(values[:, cols])
-    excluded = {_reason(c): int(np.sum(q == c)) for c in np.unique(q) if c != Quality.GOOD}
-    quiet_nan = int(np.sum((q == Quality.GOOD) & ~good))
-    if quiet_nan:
-        excluded["NOT_FINITE"] = excluded.get("NOT_FINITE", 0) + quiet_nan
+    some_good = np.any((quality[:, cols] == Quality.GOOD) & np.isfinite(values[:, cols]), axis=1) if mine \
+        else np.ones(len(time_s), bool)
+    time_s, values, quality = time_s[some_good], values[some_good], quality[some_good]
+    if len(time_s) == 0:
+        raise ConfigError([Problem("readings", f"{some_good.size} rows", "not one good reading of the asset; excluded: "
+                                   + _reasons(excluded))])
+    t_model = (time_s - time_s[0]) * time_factor
+    # a repeated time stamp is the same reading (also where times only differ below the model clock's resolution)
+    keep = np.concatenate([[True], np.diff(t_model) > 0]) & ~repeated_scans(values, quality)
+    repeated = int(np.sum(~keep))
+    time_s, values, quality = time_s[keep], values[keep], quality[keep]
+
     physical = values / np.array([gains.get(t.name, 1.0) for t in tags])[None, :]
 
     def mean_of(js):
@@ -184,7 +196,7 @@ def align(time_s: np.ndarray, values: np.ndarray, quality: np.ndarray, tags: lis
              for qn in needed if counts[OUTPUTS.index(qn)].sum() == 0]
     if empty:
         raise ConfigError(empty)
-    t = (time_s[first:] - time_s[first]) * time_factor
+    t = t_model[keep][first:] - t_model[keep][first]
     # the PLC's own period: the short end of the intervals (a median would call every other scan missed
     # "typical" when a poll in step with the PLC catches only half of them)
     typical = float(np.percentile(np.diff(t), 10)) if t.size > 1 else 1.0
@@ -200,11 +212,43 @@ def align(time_s: np.ndarray, values: np.ndarray, quality: np.ndarray, tags: lis
                   counter_ratio=heat.counter_ratio)
 
 
+def readings_of(tags: list[TagInfo], asset: int) -> list[int]:
+    """Indices of the tags of `asset` the calibration reads: outputs, load input, load counter."""
+    return [j for j, t in enumerate(tags) if t.asset == asset and t.quantity in OUTPUTS + (INPUT, LOAD_COUNTER)]
+
+
 def repeated_scans(values: np.ndarray, quality: np.ndarray) -> np.ndarray:
-    """(T,) True where a row equals the row before in every tag, value and quality: the same PLC scan
-    polled twice."""
+    """(T,) True where a row equals the row before in every tag, value and quality, and holds a good
+    value: the same PLC scan polled twice (two polls the link failed are two failures, not one scan)."""
     same = np.all((values[1:] == values[:-1]) | (np.isnan(values[1:]) & np.isnan(values[:-1])), axis=1)
-    return np.concatenate([[False], same & np.all(quality[1:] == quality[:-1], axis=1)])
+    some_good = np.any(quality[1:] == Quality.GOOD, axis=1)
+    return np.concatenate([[False], same & some_good & np.all(quality[1:] == quality[:-1], axis=1)])
+
+
+def excluded_readings(quality: np.ndarray, values: np.ndarray, cols: list[int]) -> dict[str, int]:
+    """Readings of the columns `cols` not used, by cause (a quality code's name; NOT_FINITE also for a
+    value flagged good that is not finite)."""
+    q = quality[:, cols]
+    excluded = {_reason(c): int(np.sum(q == c)) for c in np.unique(q) if c != Quality.GOOD}
+    quiet_nan = int(np.sum((q == Quality.GOOD) & ~np.isfinite(values[:, cols])))
+    if quiet_nan:
+        excluded["NOT_FINITE"] = excluded.get("NOT_FINITE", 0) + quiet_nan
+    return excluded
+
+
+def _flag_implausible(values: np.ndarray, quality: np.ndarray, tags: list[TagInfo], gains: dict[str, float],
+                      cols: list[int]) -> np.ndarray:
+    """Quality with readings no sensor of their quantity could give flagged IMPLAUSIBLE; a tag whose
+    readings mostly are is refused (`plausible.refuse_implausible_tags`)."""
+    quality = quality.copy()
+    bad = {}
+    for j in cols:
+        tag = tags[j]
+        flag = implausible(values[:, j] / gains.get(tag.name, 1.0), tag.quantity)
+        bad[j] = flag
+        quality[flag & (quality[:, j] == Quality.GOOD), j] = IMPLAUSIBLE
+    refuse_implausible_tags(values, bad, tags, gains)
+    return quality
 
 
 def clock_times(values: np.ndarray, quality: np.ndarray, clock: int) -> tuple[np.ndarray, np.ndarray]:
@@ -228,6 +272,8 @@ def _hold_missing(values: np.ndarray, quality: np.ndarray) -> tuple[np.ndarray, 
 
 
 def _reason(code: int) -> str:
+    if code == IMPLAUSIBLE:
+        return "IMPLAUSIBLE"
     return Quality(code).name if code in Quality._value2member_map_ else "MISSING"  # never reported
 
 

@@ -67,5 +67,8 @@ class CalibrateConfig:
     virtual: VirtualSource = spec(default_factory=VirtualSource)
     fit: FitSettings = spec(default_factory=FitSettings)
     continuous: ContinuousSettings = spec(default_factory=ContinuousSettings)
+    min_coverage: float = spec(0.5, ge=0.0, le=1.0, doc="refuse readings below this share of those asked for "
+                               "(duration_s × rate_hz reading times; a PLC that stopped, a link that dropped); below "
+                               "0.9 the calibration warns")
     out_dir: str = spec("results")
     plots: bool = spec(True)
