@@ -23,8 +23,8 @@ class RecordProgress:
         shown = {"always": True, "never": False}.get(cfg.progress)
         self.enabled = shown if shown is not None else bool(getattr(self.stream, "isatty", lambda: False)())
         self.duration_s = cfg.duration_s
-        self.rows = self.flagged = 0
-        self._newest = -np.inf
+        self.flagged = 0
+        self._times: set[float] = set()  # blocks of one time stamp share a row, as in the recorder
         self._start: float | None = None
         self._bar: tqdm | None = None
 
@@ -39,16 +39,19 @@ class RecordProgress:
             self._bar.close()
 
     def update(self, block) -> None:
-        """Count one reading block (a row once per new time stamp) and move the bar."""
+        """Count one reading block (a row per distinct time stamp) and move the bar."""
         now = time.monotonic()
         self._start = now if self._start is None else self._start
-        if block.t_s > self._newest:
-            self._newest, self.rows = block.t_s, self.rows + 1
+        self._times.add(block.t_s)
         self.flagged += int((np.asarray(block.quality) != Quality.GOOD).sum())
         if self._bar is not None:
             self._bar.n = min(now - self._start, self.duration_s)
             self._bar.set_description_str(f"{self.rows} rows, {self.flagged} values flagged", refresh=False)
             self._bar.refresh()
+
+    @property
+    def rows(self) -> int:
+        return len(self._times)
 
     def log(self, message: str) -> None:
         line = f"simengine: warning: {message}"
