@@ -74,3 +74,108 @@ def test_a_crash_mid_batch_leaves_no_result_file(tmp_path, monkeypatch):
 
 def test_top_level_names():
     assert simengine.load_scenario is load_scenario and simengine.run is run
+
+
+# --- nothing runs and nothing is left behind on a mistake -------------------------
+
+def spy_on_replicas(monkeypatch) -> list[int]:
+    import simengine.batch.executors as ex
+
+    ran, real = [], ex.run_replica
+
+    def counted(scenario, seed, replica, **kwargs):
+        ran.append(replica)
+        return real(scenario, seed, replica, **kwargs)
+
+    monkeypatch.setattr(ex, "run_replica", counted)
+    return ran
+
+
+@pytest.mark.parametrize(("arguments", "message"), [
+    ({"replicas": 0}, "replicas = 0: must be >= 1"),
+    ({"replicas": -3}, "replicas = -3: must be >= 1"),
+    ({"workers": 0, "executor": "processes"}, "workers = 0: must be >= 1"),
+    ({"executor": "threads"}, "executor = 'threads': must be one of serial, processes"),
+])
+def test_bad_run_arguments_are_refused_before_anything_is_created(arguments, message, tmp_path, monkeypatch):
+    ran = spy_on_replicas(monkeypatch)
+    with pytest.raises(ConfigError, match=message):
+        run(small(), out_dir=tmp_path / "results", **arguments)
+    assert ran == [] and list(tmp_path.iterdir()) == []
+
+
+def test_an_unwritable_out_dir_is_refused_before_any_replica_runs(tmp_path, monkeypatch):
+    ran = spy_on_replicas(monkeypatch)
+    (tmp_path / "a_file").write_text("")
+    with pytest.raises(ConfigError, match=r"out_dir = '.*a_file/results': .*a_file is not a folder"):
+        run(small(), replicas=1, out_dir=tmp_path / "a_file" / "results")
+    with pytest.raises(ConfigError, match=r"out_dir = '/proc/simengine-results': cannot write in /proc"):
+        run(small(), replicas=1, out_dir="/proc/simengine-results")
+    assert ran == [] and [p.name for p in tmp_path.iterdir()] == ["a_file"]
+
+
+def test_the_result_folder_appears_only_when_complete(tmp_path, monkeypatch):
+    import simengine.api as api
+
+    def broken_plots(data, folder):
+        assert not list((tmp_path / "results").glob("crane_fleet-*")), "a half-written result is visible"
+        raise OSError("disk full")
+
+    monkeypatch.setattr(api, "plot_run", broken_plots)
+    with pytest.raises(OSError, match="disk full"):
+        run(small(), replicas=1, out_dir=tmp_path / "results")
+    assert list(tmp_path.iterdir()) == []  # not even the out_dir it made for the result
+    monkeypatch.undo()
+    result = run(small(), replicas=1, out_dir=tmp_path / "results")
+    assert sorted(p.name for p in result.path.parent.iterdir()) == ["availability.png", "crack_fan.png", "run.h5", "timeline.png"]
+    assert [p.name for p in (tmp_path / "results").iterdir()] == [result.path.parent.name]
+
+
+# --- progress -------------------------------------------------------------------
+
+def test_one_replica_shows_its_simulated_years_when_asked(capsys):
+    sc = small(**{"horizon_years": 2.0})
+    shown = run(sc, replicas=1, seed=5, progress=True)
+    err = capsys.readouterr().err
+    assert "replica 0: 0.0/2 years" in err and err.count("/2 years") >= 2
+    quiet = run(sc, replicas=1, seed=5)  # progress=None: stderr is captured, not a terminal
+    assert capsys.readouterr().err == ""
+    assert _same(shown.replicas[0].kpis, quiet.replicas[0].kpis)  # stepping the clock changes nothing
+    np.testing.assert_array_equal(shown.replicas[0].events, quiet.replicas[0].events)
+
+
+def test_serial_replicas_show_both_bars(capsys):
+    run(small(), replicas=2, seed=1, progress=True)
+    err = capsys.readouterr().err
+    assert "crane_fleet" in err and "2/2" in err and "replica 1" in err
+
+
+# --- a script without the __main__ guard ------------------------------------------
+
+UNGUARDED = """
+import simengine
+
+scenario = simengine.load_scenario("crane_fleet", {"fleet.count": 2, "horizon_years": 0.1})
+simengine.run(scenario, replicas=2, executor="processes", workers=2)
+print("done")
+"""
+
+
+def test_an_unguarded_script_gets_one_clear_message(tmp_path):
+    import subprocess
+    import sys
+
+    from pace import deadline
+
+    script = tmp_path / "example.py"
+    script.write_text(UNGUARDED)
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=tmp_path,
+                          timeout=deadline(120))
+    assert proc.returncode != 0 and "done" not in proc.stdout
+    assert 'if __name__ == "__main__":' in proc.stderr.splitlines()[-1]
+    assert "An attempt has been made to start a new process" not in proc.stderr
+    guarded = UNGUARDED.replace("simengine.run(", "def main():\n    simengine.run(")
+    script.write_text(guarded + 'if __name__ == "__main__":\n    main()\n    print("guarded")\n')
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=tmp_path,
+                          timeout=deadline(120))
+    assert proc.returncode == 0 and "guarded" in proc.stdout, proc.stderr

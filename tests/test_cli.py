@@ -93,3 +93,73 @@ def test_plc_bad_input_is_one_message(args, messages, capsys):
     assert code == 2 and "Traceback" not in err
     for message in messages:
         assert message in err
+
+
+# --- workers die with their parent -------------------------------------------------
+
+def children(pid: int) -> list[int]:
+    """Child pids of `pid`, from /proc/<pid>/task/*/children."""
+    from pathlib import Path
+
+    out = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            out += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            pass
+    return out
+
+
+def is_spawn_worker(pid: int) -> bool:
+    try:
+        return b"spawn_main" in open(f"/proc/{pid}/cmdline", "rb").read()
+    except OSError:
+        return False
+
+
+def has_loaded_jax(pid: int) -> bool:
+    # The engine (and JAX) load when a worker unpickles its first replica, after the pool's initializer ran.
+    try:
+        return "jaxlib" in open(f"/proc/{pid}/maps").read()
+    except OSError:
+        return False
+
+
+def is_gone(pid: int) -> bool:
+    try:
+        stat = open(f"/proc/{pid}/stat").read()
+    except OSError:
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] in ("Z", "X")  # a zombie holds no memory and runs nothing
+
+
+@pytest.mark.skipif(not __import__("os").path.exists("/proc/self/task"), reason="needs Linux /proc")
+def test_kill_9_of_a_process_run_takes_its_workers_along(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from pace import wait_until
+
+    args = ["executor=processes", "workers=2", "replicas=8", "horizon_years=50", "progress=false", f"out_dir={tmp_path}"]
+    parent = subprocess.Popen([sys.executable, "-m", "simengine", "run", *args],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        workers: list[int] = []
+
+        def computing() -> bool:
+            workers[:] = [c for c in children(parent.pid) if is_spawn_worker(c)]
+            return len(workers) == 2 and all(map(has_loaded_jax, workers))
+
+        wait_until(computing, 60, interval_s=0.1, what="two workers running replicas")
+        os.kill(parent.pid, signal.SIGKILL)
+        parent.wait()
+        wait_until(lambda: all(map(is_gone, workers)), 10, interval_s=0.1, what="the orphaned workers ending")
+    finally:
+        parent.kill()
+        parent.wait()
+        for pid in workers if "workers" in locals() else []:
+            if not is_gone(pid):
+                os.kill(pid, signal.SIGKILL)
+    assert list(tmp_path.iterdir()) == []

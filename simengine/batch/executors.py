@@ -14,7 +14,7 @@ from concurrent.futures.process import BrokenProcessPool
 
 from tqdm import tqdm
 
-from simengine.batch.workers import GUARD_MESSAGE, in_spawn_bootstrap, init_worker
+from simengine.batch.workers import GUARD_MESSAGE, in_spawn_bootstrap, init_worker, unguarded_main_call
 from simengine.config.scenario import ScenarioConfig
 from simengine.engine.simulation import run_replica
 from simengine.results.store import ReplicaResult
@@ -49,6 +49,8 @@ def _in_processes(scenario: ScenarioConfig, replicas: int, seed: int, workers: i
         # A worker re-running an unguarded script's top level: one line, then out, before it spawns workers itself.
         sys.stderr.write(f"simengine: {GUARD_MESSAGE}\n")
         raise SystemExit(1)
+    if unguarded_main_call():
+        raise RuntimeError(GUARD_MESSAGE)
     # spawn, not fork: JAX's runtime threads do not survive a fork
     ctx = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=init_worker,
