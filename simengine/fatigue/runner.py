@@ -10,7 +10,6 @@ import numpy as np
 from scipy import stats
 
 from simengine.config.fatigue import FatigueConfig
-from simengine.engine.sampling import draw_scatter
 from simengine.fatigue.batch import DIVERGED, INVALID, STATUS, BatchResult, ReplicaParams, run_constant_Y, run_variable_Y
 
 HOURS_PER_YEAR = 8760.0
@@ -99,6 +98,8 @@ def block_multipliers(cfg: FatigueConfig, lengths: np.ndarray, rng: np.random.Ge
 
 
 def sample_replicas(cfg: FatigueConfig, spectrum, n: int, rng: np.random.Generator) -> tuple[ReplicaParams, np.ndarray]:
+    from simengine.engine.sampling import draw_scatter  # here: importing simengine.fatigue must not load the engine
+
     mat = cfg.material
     m = mat.paris_m.mean + mat.paris_m.sd * rng.standard_normal(n) if mat.paris_m.sd > 0 else np.full(n, mat.paris_m.mean)
     scale = draw_scatter(cfg.load.scale, rng, n)

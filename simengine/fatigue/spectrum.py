@@ -17,6 +17,7 @@ fatigue batch and the engine's duty models step the physics kernels with.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 import h5py
 import numpy as np
@@ -30,6 +31,7 @@ _STRESS_UNITS = {"MPa": 1.0, "N/mm2": 1.0, "N/mm^2": 1.0, "kPa": 1e-3, "Pa": 1e-
 # "1" is not a strain unit here: damage, wear and load factors are dimensionless too
 _STRAIN_UNITS = {"µε": 1e-6, "με": 1e-6, "ue": 1e-6, "microstrain": 1e-6, "um/m": 1e-6, "µm/m": 1e-6,
                  "m/m": 1.0, "strain": 1.0}
+GAP_FACTOR = 5.0  # an advance over this many typical intervals is a gap in the readings, not load time
 CLOCK_QUANTITY = "clock_s"  # a recording's tag holding the PLC's scan time (`simengine.plc.virtual_plc.CLOCK`)
 _TIME_TO_H = {"h": 1.0, "hour": 1.0, "hours": 1.0, "s": 1.0 / 3600.0, "min": 1.0 / 60.0, "d": 24.0, "day": 24.0}
 
@@ -297,30 +299,46 @@ def clock_column(rec) -> int | None:
 def recording_span_s(rec, rows: np.ndarray) -> tuple[float, str]:
     """Seconds the readings in `rows` (a boolean mask) span, and the time base that measured them.
 
-    By the PLC's clock tag where there is one, else by arrival time. Each reading stands for
-    one typical interval (the median positive advance), as n samples span n intervals."""
+    By the PLC's clock tag where there is one, else by arrival time (see `clock_span_s`)."""
     clock = clock_column(rec)
     if clock is not None:
         ok = rows & (rec.quality[:, clock] == 0) & np.isfinite(rec.values[:, clock])
         if ok.sum() >= 2:
-            span, restarts = clock_span_s(rec.values[ok, clock])
-            note = f"; {restarts} clock restart(s) bridged" if restarts else ""
-            return span, f"PLC scan clock ({rec.tags[clock]}{note})"
-    t = np.asarray(rec.time_s, float)[rows]
-    span, _ = clock_span_s(t)
+            span = clock_span_s(rec.values[ok, clock])
+            return span.seconds, f"PLC scan clock ({rec.tags[clock]}{span.notes()})"
+    span = clock_span_s(np.asarray(rec.time_s, float)[rows])
     why = "no clock tag in the recording" if clock is None else f"too few good readings of {rec.tags[clock]}"
-    return span, f"arrival time ({why}: a PLC not served in real time gives a wrong span)"
+    return span.seconds, f"arrival time ({why}: a PLC not served in real time gives a wrong span{span.notes()})"
 
 
-def clock_span_s(clock_s: np.ndarray) -> tuple[float, int]:
-    """(seconds, restarts) a clock covers over successive readings: the sum of its advances, a fall
-    (a PLC restart: its clock begins again) bridged by one typical interval, and one typical interval
-    for the last reading. Repeated scans (no advance) add nothing."""
+class ClockSpan(NamedTuple):
+    seconds: float
+    restarts: int = 0
+    gaps: int = 0
+    gap_s: float = 0.0
+
+    def notes(self) -> str:
+        notes = [f"{self.restarts} clock restart(s) bridged"] if self.restarts else []
+        if self.gaps:
+            notes.append(f"{self.gaps} gap(s) without readings, {self.gap_s:g} s, not counted")
+        return "".join(f"; {n}" for n in notes)
+
+
+def clock_span_s(clock_s: np.ndarray) -> ClockSpan:
+    """Seconds a clock covers over successive readings that carry load: the sum of its advances.
+
+    Each reading stands for one typical interval (the median advance), as n samples span n
+    intervals. A fall of the clock (a PLC restart: it begins again) and an advance over
+    `GAP_FACTOR` typical intervals (the link was down: the load then is unknown, and counting
+    its time would dilute the cycles that were seen) each count as one typical interval.
+    Repeated scans (no advance) add nothing."""
     step = np.diff(np.asarray(clock_s, float))
     rising = step[step > 0]
     typical = float(np.median(rising)) if rising.size else 0.0
+    gap = rising > GAP_FACTOR * typical
     restarts = int((step < 0).sum())
-    return float(rising.sum()) + typical * (restarts + 1), restarts
+    seconds = float(rising[~gap].sum()) + typical * (restarts + int(gap.sum()) + 1)
+    return ClockSpan(seconds, restarts, int(gap.sum()), float((rising[gap] - typical).sum()))
 
 
 def _axis_names(ds: h5py.Dataset) -> list[str]:

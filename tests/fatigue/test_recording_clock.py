@@ -55,8 +55,23 @@ def test_a_clock_that_restarts_is_summed_over_its_segments(tmp_path):
 
 
 def test_clock_span_sums_advances_and_ignores_repeated_scans():
-    assert clock_span_s(np.array([10.0, 11.0, 11.0, 12.0, 13.0])) == (4.0, 0)
-    assert clock_span_s(np.array([100.0, 101.0, 102.0, 1.0, 2.0, 3.0])) == (6.0, 1)
+    assert clock_span_s(np.array([10.0, 11.0, 11.0, 12.0, 13.0])) == (4.0, 0, 0, 0.0)
+    assert clock_span_s(np.array([100.0, 101.0, 102.0, 1.0, 2.0, 3.0])) == (6.0, 1, 0, 0.0)
+    assert clock_span_s(np.array([0.0, 1.0, 2.0, 602.0, 603.0])) == (5.0, 0, 1, 599.0)  # the link was down
+
+
+def test_a_gap_in_the_readings_does_not_dilute_the_load(tmp_path):
+    """Ten minutes without strain readings (a sensor or link down): the cycles seen are not spread over them."""
+    whole = record(tmp_path / "whole.h5")
+    with h5py.File(whole, "a") as f:
+        g = f["recording"]
+        col = [t.decode() if isinstance(t, bytes) else t for t in g["tag"][:]].index(TAG)
+        q = g["quality"][...]
+        q[1000:1600, col] = 4  # flagged: not counted
+        g["quality"][...] = q
+    spec = spectrum_from_hdf5(whole, TAG, youngs_modulus_MPa=210000.0)
+    assert spec.recorded_h == pytest.approx(3000.0 / 3600.0, rel=1e-9)
+    assert "1 gap(s) without readings, 600 s, not counted" in spec.time_base
 
 
 def test_without_a_clock_tag_arrival_time_is_used_and_said(tmp_path, capsys):
@@ -124,8 +139,8 @@ def test_served_at_time_factor_60_recorded_and_run_as_a_user_would(tmp_path):
     r = read_recording(rec)
     clock = r.values[:, r.tags.index("sts_crane.plc_clock_s")]
     good = (r.quality[:, r.tags.index(TAG)] == 0) & np.isfinite(clock)
-    simulated_s, _ = clock_span_s(clock[good])
-    arrival_s, _ = clock_span_s(r.time_s[good])
+    simulated_s = clock_span_s(clock[good]).seconds
+    arrival_s = clock_span_s(r.time_s[good]).seconds
     assert 20.0 < simulated_s / arrival_s < 100.0  # the PLC ran about 60x faster than the link delivered
     fatigue = subprocess.run([sys.executable, "-m", "simengine", "fatigue", "replicas=200", "plots=false",
                               "load.source=hdf5", f"load.hdf5.path={rec}", f"load.hdf5.variable={TAG}",
