@@ -154,3 +154,14 @@ def test_ctrl_c_that_a_library_swallows_still_ends_the_run(tmp_path, monkeypatch
     assert fired
     assert code == 130 and "simengine: interrupted" in capsys.readouterr().err
     assert not out_dir.exists()
+
+
+def test_sigterm_ends_the_run_with_143_and_publishes_nothing(tmp_path):
+    out_dir = tmp_path / "results"
+    proc = start(out_dir, BIG, "plots=false")
+    wait_until(lambda: out_dir.exists() or proc.poll() is not None, 30, what="the run to start")
+    assert proc.poll() is None, "the run ended before the signal"
+    proc.terminate()
+    code, out, err = finish(proc)
+    assert code == 143 and "simengine: terminated" in err, (code, err)
+    assert not out_dir.exists()
