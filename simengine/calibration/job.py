@@ -262,7 +262,7 @@ def _run(cfg: CalibrateConfig, scenario: ScenarioConfig, spec: FitSpec, folder: 
         except (ArithmeticError, ValueError, np.linalg.LinAlgError) as err:  # garbage readings: a message, no crash
             raise ConfigError([Problem("readings", str(readings), f"cannot be aligned: {type(err).__name__}: {err}")]) from None
         warning = check_coverage(window, cfg)
-        if cfg.source != "hdf5" and recording.closed_cleanly:
+        if cfg.source in ("modbus", "opcua") and recording.closed_cleanly:  # a virtual one is made again in seconds
             complete.append(readings)
         try:
             cal = fit(window, spec, baseline(scenario, window))

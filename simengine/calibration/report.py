@@ -136,9 +136,9 @@ def summary_text(cal: Calibration) -> str:
     w = cal.window
     excluded = ", ".join(f"{k} {v}" for k, v in sorted(w.excluded.items())) or "none"
     rows.append(f"readings excluded: {excluded}; repeated scans dropped: {w.repeated}; "
-                f"load input held: {w.input_held}; gaps: {w.gaps} ({w.gap_s:.0f} s)")
+                f"load input held: {w.input_held}; gaps: {w.gaps} ({w.gap_s:.0f} s), "
+                f"link down {w.link_gaps} times ({w.link_gap_s:.0f} s)")
     link = [f"reading times: {w.received} of {w.expected} asked for ({w.received / w.expected:.0%})"] if w.expected else []
-    link.append(f"link down: {w.link_gaps} times ({w.link_gap_s:.0f} s)")
     link.append(f"clock: {w.clock_breaks} resets or jumps ({w.clock_breaks + 1} segments joined by arrival time)"
                 if w.clock_breaks else "clock: no resets")
     rows.append("; ".join(link))
