@@ -6,12 +6,17 @@
   whose counts scatter more than Poisson allows (the index of dispersion
   ``Σ(x - x̄)² / x̄`` above its χ²(n-1) 95th percentile) would get a falsely
   narrow interval, so they get the bootstrap below instead.
-- Continuous KPIs and fractions (costs, hours, availability): the BCa
-  bootstrap of the mean (scipy.stats.bootstrap, fixed seed, so a summary is
-  deterministic), clipped to the KPI's range. A bootstrap interval lies
-  within the sample's range, so a fraction's stays in [0, 1] and a cost's
-  above 0. A per-replica availability is a fraction of time, not a Bernoulli
-  trial, so no binomial (Wilson) interval applies to it.
+- Continuous KPIs and fractions (costs, hours, availability), from
+  ``BOOTSTRAP_MIN_N`` replicas on: the BCa bootstrap of the mean
+  (scipy.stats.bootstrap, fixed seed, so a summary is deterministic), which
+  follows a skewed distribution; it lies within the sample's range, so a
+  fraction's stays in [0, 1] and a cost's above 0. Below that the bootstrap
+  is far too narrow (with 3 replicas it holds the mean 60-70 % of the time,
+  with 8 about 80-90 %), so the Student t interval is used, intersected
+  with the KPI's range: the true mean lies in the range, so the
+  intersection keeps the t interval's coverage. A per-replica availability
+  is a fraction of time, not a Bernoulli trial, so no binomial (Wilson)
+  interval applies to it.
 - A KPI outside the catalogue: the Student t interval, unbounded.
 
 Every interval comes with the name of its method.
@@ -26,13 +31,15 @@ import numpy as np
 from scipy import stats
 
 ALPHA = 0.05
+BOOTSTRAP_MIN_N = 30
 BOOTSTRAP_RESAMPLES = 4999
 BOOTSTRAP_SEED = 20261202
 _BOOTSTRAP_CELLS = 2_000_000  # resamples x values held at once, to bound memory for long runs
 
 POISSON = "Poisson exact (Garwood)"
 BOOTSTRAP = "bootstrap BCa"
-OVERDISPERSED = "bootstrap BCa (overdispersed counts)"
+T_IN_RANGE = "Student t within range"
+OVERDISPERSED = " (overdispersed counts)"
 STUDENT_T = "Student t"
 
 
@@ -70,6 +77,15 @@ def _bootstrap(x: np.ndarray, method: str, alpha: float):
     return stats.bootstrap((x,), np.mean, n_resamples=BOOTSTRAP_RESAMPLES, confidence_level=1 - alpha,
                            method=method, vectorized=True, batch=max(1, _BOOTSTRAP_CELLS // x.size),
                            rng=np.random.default_rng(BOOTSTRAP_SEED))
+
+
+def mean_in_range(x: np.ndarray, low: float = -math.inf, high: float = math.inf,
+                  alpha: float = ALPHA) -> tuple[tuple[float, float], str]:
+    """The interval of a continuous mean within [low, high] and its method's name: bootstrap or t by sample size."""
+    if x.size >= BOOTSTRAP_MIN_N:
+        return bootstrap_mean(x, low, high, alpha), BOOTSTRAP
+    t_low, t_high = student_t(x, alpha)
+    return (float(np.clip(t_low, low, high)), float(np.clip(t_high, low, high))), T_IN_RANGE
 
 
 def student_t(x: np.ndarray, alpha: float = ALPHA) -> tuple[float, float]:

@@ -4,9 +4,10 @@ Each KPI is one value per replica, in the unit its :class:`KpiSpec` declares
 (``downtime_h`` in hours, ``maintenance_cost_eur`` in euros); the summary
 keeps that unit. The 95 % confidence interval of the mean depends on the
 KPI's kind and range (see :mod:`simengine.results.intervals`): an exact
-Poisson interval for counts, a bootstrap clipped to the range for fractions
-and continuous KPIs, the Student t interval for a KPI without a spec. Each
-summary names its method under ``ci_method``.
+Poisson interval for counts, for fractions and continuous KPIs a bootstrap
+(30 replicas or more) or a t interval within the range (fewer), the plain
+Student t interval for a KPI without a spec. Each summary names its method
+under ``ci_method``.
 """
 
 from __future__ import annotations
@@ -93,27 +94,37 @@ def _check_range(name: str, x: np.ndarray, spec: KpiSpec | None) -> None:
 def _interval(name: str, x: np.ndarray, spec: KpiSpec | None) -> tuple[tuple[float, float], str]:
     if spec is None:
         return intervals.student_t(x), intervals.STUDENT_T
-    if spec.kind == "count":
-        if intervals.overdispersed(x):
-            return intervals.bootstrap_mean(x, spec.low, spec.high), intervals.OVERDISPERSED
+    if spec.kind != "count":
+        return intervals.mean_in_range(x, spec.low, spec.high)
+    if not intervals.overdispersed(x):
         return intervals.poisson_exact(int(x.sum()), x.size), intervals.POISSON
-    return intervals.bootstrap_mean(x, spec.low, spec.high), intervals.BOOTSTRAP
+    interval, method = intervals.mean_in_range(x, spec.low, spec.high)
+    return interval, method + intervals.OVERDISPERSED
 
 
 def format_table(summary: dict[str, dict]) -> str:
     """Render a summary as an aligned plain-text table for the terminal.
 
-    Columns: kpi, mean, 95% CI, median, p5, p95, CI method.
+    Columns: kpi, mean, 95% CI, median, p5, p95, CI method (with the number
+    of replicas that have the KPI, when some lack it).
     """
     header = ("kpi", "mean", "95% CI", "median", "p5", "p95", "CI method")
+    replicas = max((int(s["n"]) for s in summary.values()), default=0)
     rows = [
-        (name, _num(s["mean"]), _ci(s), _num(s["median"]), _num(s["p5"]), _num(s["p95"]), s.get("ci_method", ""))
+        (name, _num(s["mean"]), _ci(s), _num(s["median"]), _num(s["p5"]), _num(s["p95"]), _method(s, replicas))
         for name, s in summary.items()
     ]
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
     lines = [_line(header, widths), "  ".join("-" * w for w in widths)]
     lines += [_line(row, widths) for row in rows]
     return "\n".join(lines)
+
+
+def _method(s: dict, replicas: int) -> str:
+    # A KPI that some replicas lack (no detection, no lead time) is averaged over fewer: say so.
+    n = int(s["n"])
+    method = s.get("ci_method", "")
+    return f"{method}; {n} of {replicas} replicas" if 0 < n < replicas else method
 
 
 def _ci(s: dict) -> str:

@@ -44,7 +44,7 @@ def test_overdispersed_counts_leave_the_poisson_interval():
     scattered = rng.negative_binomial(5, 5 / 505, 8).astype(float)  # mean 500, sd about 225
     wide = summarize({"k": scattered}, spec)["k"]
     assert poisson["ci_method"] == intervals.POISSON
-    assert wide["ci_method"] == intervals.OVERDISPERSED
+    assert wide["ci_method"] == intervals.T_IN_RANGE + intervals.OVERDISPERSED
     # The Poisson interval's half-width (about 16) would pretend a hundred-fold precision.
     assert wide["ci95_high"] - wide["ci95_low"] > 100
 
@@ -58,6 +58,22 @@ def test_bootstrap_covers_a_skewed_mean():
         hits.append(lo <= shape * scale <= hi)
     # 200 draws: the binomial sd of the coverage is 1.5 %, so 95 % nominal lands within 0.90-0.99.
     assert 0.90 <= np.mean(hits) <= 0.99
+
+
+def test_few_replicas_get_the_t_interval_within_range_because_the_bootstrap_is_too_narrow():
+    rng = np.random.default_rng(4)
+    spec = {"cost": KpiSpec("continuous", "EUR")}
+    t_hits = boot_hits = 0
+    for _ in range(300):
+        x = rng.gamma(2.0, 1000.0, 5)
+        s = summarize({"cost": x}, spec)["cost"]
+        assert s["ci_method"] == intervals.T_IN_RANGE and s["ci95_low"] >= 0.0
+        t_hits += s["ci95_low"] <= 2000.0 <= s["ci95_high"]
+        lo, hi = intervals.bootstrap_mean(x, 0.0)
+        boot_hits += lo <= 2000.0 <= hi
+    # 300 draws, binomial sd about 1.5 %: t holds about 0.90, the bootstrap about 0.80 of the time.
+    assert t_hits / 300 >= 0.86 and boot_hits / 300 <= 0.86
+    assert summarize({"cost": rng.gamma(2.0, 1000.0, 30)}, spec)["cost"]["ci_method"] == intervals.BOOTSTRAP
 
 
 def test_bootstrap_is_deterministic_and_within_the_range():
@@ -84,7 +100,8 @@ def test_intervals_stay_within_each_kpis_range():
         spec = KPIS[name]
         assert spec.low <= s["ci95_low"] <= s["mean"] <= s["ci95_high"] <= spec.high, (name, s)
     assert summary["structural_failures"]["ci_method"] == intervals.POISSON
-    assert summary["availability"]["ci_method"] == intervals.BOOTSTRAP
+    assert summary["availability"]["ci_method"] == intervals.T_IN_RANGE
+    assert summary["availability"]["ci95_high"] == 1.0  # the t interval alone reaches 1.014
 
 
 def test_one_replica_says_so():
@@ -106,3 +123,11 @@ def test_every_kpi_of_a_replica_is_in_the_catalogue():
 
     kpis = run_replica(load_scenario("crane_fleet", {"fleet.count": 2, "horizon_years": 0.2}), 0, 0).kpis
     assert list(kpis) == list(KPIS)
+
+
+def test_a_kpi_some_replicas_lack_says_over_how_many_it_is_averaged():
+    kpis = {"availability": np.array([0.99, 0.98, 0.97, 0.99]),
+            "detection_lead_time_h": np.array([100.0, np.nan, 300.0, np.nan])}
+    lines = format_table(summarize(kpis, KPIS)).splitlines()
+    assert lines[2].endswith(intervals.T_IN_RANGE)
+    assert lines[3].endswith(f"{intervals.T_IN_RANGE}; 2 of 4 replicas")

@@ -274,3 +274,16 @@ def test_format_table_is_aligned():
     end_p95 = lines[0].index("p95") + 3
     assert {line[end_p95 - 1] for line in (lines[2], lines[3])} != {" "}
     assert len({line.index("Student t") for line in lines if "Student t" in line} | {lines[0].index("CI method")}) == 1
+
+
+def test_summary_attributes_state_the_interval_method_and_the_kpi_range(tmp_path):
+    from simengine.engine.kpis import KPIS
+    from simengine.results import intervals
+
+    replicas = [make_replica(i) for i in range(3)]
+    run = read_run(write_run(tmp_path / "run.h5", config={}, seed=1, replicas=replicas, specs=KPIS))
+    availability = run.summary["availability"]
+    assert availability["ci_method"] == intervals.T_IN_RANGE and availability["kind"] == "fraction"
+    assert (availability["range_low"], availability["range_high"]) == (0.0, 1.0)
+    assert 0.0 <= availability["ci95_low"] <= availability["ci95_high"] <= 1.0
+    assert run.kpi_units["downtime_h"] == "h" and run.summary["maintenance_cost_eur"]["units"] == "EUR"
