@@ -101,8 +101,8 @@ class StagedFolder:
         self.final = self.out_dir / name
         self.staging = self.out_dir / f".{name}.partial-{os.getpid()}"
         self._created = self._missing_parents(self.out_dir)
-        self.out_dir.mkdir(parents=True, exist_ok=True)
         try:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
             sweep_stale(self.out_dir)
             if self.final.exists():
                 raise FileExistsError(f"{self.final} exists already")
