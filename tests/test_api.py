@@ -179,3 +179,44 @@ def test_an_unguarded_script_gets_one_clear_message(tmp_path):
     proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=tmp_path,
                           timeout=deadline(120))
     assert proc.returncode == 0 and "guarded" in proc.stdout, proc.stderr
+
+
+AUTO_PROGRESS = """
+import simengine
+
+if __name__ == "__main__":
+    scenario = simengine.load_scenario("crane_fleet", {"fleet.count": 2, "horizon_years": 0.5})
+    simengine.run(scenario, replicas=1)
+"""
+
+
+def test_progress_is_shown_by_default_only_on_a_terminal(tmp_path):
+    import os
+    import fcntl
+    import pty
+    import select
+    import struct
+    import termios
+    import subprocess
+    import sys
+
+    from pace import deadline
+
+    script = tmp_path / "auto.py"
+    script.write_text(AUTO_PROGRESS)
+    leader, follower = pty.openpty()
+    # A fresh pty is 0 columns wide, in which tqdm draws nothing; a real terminal has a size.
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    try:
+        proc = subprocess.run([sys.executable, str(script)], stderr=follower, stdout=subprocess.DEVNULL,
+                              timeout=deadline(60))
+        # The follower stays open, so what the script wrote waits in the terminal until read.
+        shown = b""
+        while select.select([leader], [], [], 0.2)[0]:
+            shown += os.read(leader, 65536)
+    finally:
+        os.close(leader)
+        os.close(follower)
+    assert proc.returncode == 0 and b"replica 0: 0.0/0.5 years" in shown
+    piped = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=deadline(60))
+    assert piped.returncode == 0 and piped.stderr == ""

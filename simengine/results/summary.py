@@ -124,6 +124,8 @@ def _method(s: dict, replicas: int) -> str:
     # A KPI that some replicas lack (no detection, no lead time) is averaged over fewer: say so.
     n = int(s["n"])
     method = s.get("ci_method", "")
+    if method in (NO_INTERVAL, NO_VALUES):
+        return "-"  # the interval's column already says why there is none
     return f"{method}; {n} of {replicas} replicas" if 0 < n < replicas else method
 
 
