@@ -81,8 +81,8 @@ PLC_BAD = [
     (["serve", "serve.rate_hz=0", "record.protocol=x"], ["serve.rate_hz = 0: must be > 0", "record.protocol = 'x': must be one of"]),
     (["record", "record.tagmap=/no/such/map.yaml"], ["record.tagmap = '/no/such/map.yaml': cannot be read"]),
     (["serve", "serve.faults=[{at_s: 1, kind: freeze, tags: [nope]}]"], ["serve.faults[0].tags = ['nope']"]),
-    (["serve", "serve.assets=[99]"], ["serve = [99]", "must lie in [0, 24)"]),
-    (["record", "record.protocol=opcua", "record.port=1", "record.duration_s=1"], ["cannot reach OPC UA server"]),
+    (["serve", "serve.assets=[99]"], ["serve.assets = [99]", "beyond the fleet: scenario 'crane_fleet' has assets 0..23"]),
+    (["record", "record.protocol=opcua", "record.port=1", "record.duration_s=1"], ["opcua 127.0.0.1:1: connection refused"]),
 ]
 
 
@@ -163,3 +163,14 @@ def test_kill_9_of_a_process_run_takes_its_workers_along(tmp_path):
             if not is_gone(pid):
                 os.kill(pid, signal.SIGKILL)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_an_unwritable_out_dir_is_one_message_before_anything_runs(tmp_path, capsys):
+    (tmp_path / "a_file").write_text("")
+    code = main(["run", *SMALL, f"out_dir={tmp_path}/a_file/results"])
+    out, err = capsys.readouterr()
+    assert code == 2 and "Traceback" not in err
+    assert err.strip() == (f"simengine: 1 problem in the configuration:\n"
+                           f"  - out_dir = '{tmp_path}/a_file/results': {tmp_path}/a_file is not a folder")
+    assert out == ""  # not even the banner: nothing ran
+    assert [p.name for p in tmp_path.iterdir()] == ["a_file"]
