@@ -2,8 +2,8 @@
 
 Figures are drawn on matplotlib's Agg canvas directly, never through
 pyplot, so no window opens and no global figure state is left behind.
-Stored times are in hours and shown in years; crack lengths are stored in
-metres and shown in millimetres.
+Stored times are in hours and shown in years of 8,760 h, as the engine
+counts them; crack lengths are stored in metres and shown in millimetres.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from matplotlib.ticker import MaxNLocator
 
 from simengine.results.store import RunData
 
-HOURS_PER_YEAR = 8766.0  # Julian year, 365.25 d
+HOURS_PER_YEAR = 8760.0  # the engine's year (365 d): a 10-year horizon ends at 10 on the axis
 _TIMELINE_STYLE = {
     # kind: (marker, colour, label)
     # drawn in this order, so the rare structural events stay on top

@@ -72,3 +72,14 @@ def test_single_replica_without_events(tmp_path):
     run = read_back(tmp_path, [make_replica(0, events=False)])
     for path in plot_run(run, tmp_path / "plots"):
         assert_png(path)
+
+
+def test_time_axis_counts_years_as_the_engine_does(tmp_path):
+    import dataclasses
+
+    from simengine.engine.simulation import HOURS_PER_YEAR
+    from simengine.results import plots
+
+    replica = dataclasses.replace(make_replica(0), series_time_h=np.linspace(0.0, 5 * HOURS_PER_YEAR, 60))
+    run = read_back(tmp_path, [replica])
+    assert plots._years(run)[-1] == 5.0  # a 5-year horizon ends at 5 on the axis, not at 4.997
