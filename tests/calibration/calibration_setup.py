@@ -11,6 +11,8 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from functools import partial
 
+from pace import deadline
+
 import simengine
 
 TRUTH = {"thermal_tau_s": 1500.0, "thermal_resistance_K_per_W": 0.0062, "natural_frequency_hz": 1.47, "vibration_rms0": 0.33}
@@ -58,23 +60,27 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_listening(ports, proc, timeout_s=90.0) -> None:
-    deadline = time.monotonic() + timeout_s
+def wait_listening(ports, proc, quiet_s=30.0) -> None:
+    """Until `proc` listens on every port of `ports`; fails when it exits first, or after deadline(quiet_s)."""
+    limit = deadline(quiet_s)
+    end = time.monotonic() + limit
     pending = set(ports)
-    while pending and time.monotonic() < deadline:
+    while pending and time.monotonic() < end:
         assert proc.poll() is None, proc.communicate()[1][-2000:]
         for port in list(pending):
             with socket.socket() as sock:
                 if sock.connect_ex(("127.0.0.1", port)) == 0:
                     pending.discard(port)
         time.sleep(0.1)
-    assert not pending, f"the virtual PLC did not listen on {pending}"
+    assert not pending, f"the virtual PLC did not listen on {pending} within {limit:.0f} s"
 
 
 @contextlib.contextmanager
 def served_plc(scenario, conf_root, *overrides: str):
     """`simengine plc serve` of `scenario` in its own process, Modbus and OPC UA on free loopback ports,
-    with more `serve.` overrides; yields {protocol: port} once both listen, and stops it after."""
+    with more `serve.` overrides; yields {protocol: port} once both listen, and stops it after. Give it a
+    `serve.duration_s` that outlasts its clients however slow the machine (a server that ends first is a
+    link that drops: the calibration refuses it)."""
     write_scenario(scenario, conf_root)
     ports = {"modbus": free_port(), "opcua": free_port()}
     cmd = [sys.executable, "-m", "simengine", "plc", "serve", f"scenario={scenario.name}", "serve.protocols=[modbus,opcua]",
@@ -86,7 +92,7 @@ def served_plc(scenario, conf_root, *overrides: str):
         yield ports
     finally:
         proc.terminate()
-        proc.communicate(timeout=30)
+        proc.communicate(timeout=deadline(30))
 
 
 def run_clients(cfgs, scenario) -> list:

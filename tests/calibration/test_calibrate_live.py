@@ -21,6 +21,7 @@ over them exact.
 
 import pytest
 from calibration_setup import TRUTH, one_percent_noise, run_clients, served_plc
+from pace import deadline
 
 from simengine.config import build
 from simengine.config.calibrate import CalibrateConfig
@@ -39,10 +40,13 @@ def live_jobs(tmp_path_factory):
               f"{{at_s:14,kind:out_of_range,duration_s:2,tags:[{temps[2]},{temps[3]}]}}]")
     out = tmp_path_factory.mktemp("live")
     with served_plc(scenario, tmp_path_factory.mktemp("conf"), f"serve.rate_hz={RATE_HZ}", f"serve.time_factor={FACTOR}",
-                    "serve.duration_s=55", "serve.seed=0", f"serve.true_params={{{truth}}}",
+                    f"serve.duration_s={36 + deadline(60):.0f}", "serve.seed=0", f"serve.true_params={{{truth}}}",
                     f"serve.initial_crack_m={NEW_WELD_CRACK_M}", f"serve.faults={faults}") as ports:
         cfgs = [build(CalibrateConfig, {"source": protocol, "port": ports[protocol], "rate_hz": RATE_HZ,
                                         "time_factor": FACTOR, "duration_s": 36.0, "out_dir": str(out / protocol),
+                                        # a loaded machine's poller misses scans (see above); what is tested
+                                        # is the answer, the refusal of a short collection in test_link_failures
+                                        "min_coverage": 0.0,
                                         "plots": False, "fit": {"confidence": 0.99}}) for protocol in ports]
         jobs = dict(zip(ports, run_clients(cfgs, scenario)))
     return jobs

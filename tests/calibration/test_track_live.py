@@ -10,6 +10,7 @@ uncertainty, and the remaining-life distribution the true remaining life.
 import numpy as np
 import pytest
 from calibration_setup import run_clients, served_plc, thinned
+from pace import deadline
 
 from simengine.calibration.crack_filter import expected_driver_per_s
 from simengine.config import build
@@ -24,11 +25,13 @@ def tracked(tmp_path_factory):
     scenario = thinned(per_asset=4)
     out = tmp_path_factory.mktemp("track")
     with served_plc(scenario, tmp_path_factory.mktemp("conf"), "serve.rate_hz=100", f"serve.time_factor={100 * HOUR}",
-                    "serve.duration_s=20", "serve.seed=3", f"serve.true_params={{paris_C:{TRUE_C}}}",
+                    f"serve.duration_s={14 + deadline(60):.0f}", "serve.seed=3", f"serve.true_params={{paris_C:{TRUE_C}}}",
                     f"serve.initial_crack_m={CRACK0}") as ports:
         cfgs = [build(CalibrateConfig, {
             "source": protocol, "port": ports[protocol], "rate_hz": 100.0, "duration_s": 14.0, "plots": False,
-            "out_dir": str(out / protocol), "fit": {"parameters": ["vibration_rms0"]},
+            # a poller on a loaded machine catches a third of the 100 Hz scans: the clock still spans the weeks,
+            # and the tracking is what is tested here (the refusal of a short collection: test_link_failures)
+            "min_coverage": 0.0, "out_dir": str(out / protocol), "fit": {"parameters": ["vibration_rms0"]},
             "continuous": {"enabled": True, "window_s": 3 * 86400.0, "refit_every_s": 86400.0, "feature_s": HOUR,
                            "initial_crack_m": 0.0096, "initial_crack_sd_m": 0.002}}) for protocol in ports]
         jobs = dict(zip(ports, run_clients(cfgs, scenario)))
