@@ -35,7 +35,17 @@ class Maintenance:
         self.stores = {name: _PartStore(env, name, spec) for name, spec in spares.items()}
         self.crew_hours = 0.0
         self.work_orders = 0
-        self.wait_h = 0.0  # work-order hours spent waiting for a free crew
+        self.wait_h = 0.0  # work-order hours spent waiting for a free crew, by orders that got one
+        self._waiting: dict[int, float] = {}  # orders still waiting: key -> time asked
+        self._keys = itertools.count()
+
+    def wait_h_until(self, t_h: float) -> float:
+        """Hours work orders waited for a crew up to `t_h`, counting those still waiting then.
+
+        Without the orders still in the queue, a saturated crew pool (orders
+        that never get a crew) would look as if nobody waited long.
+        """
+        return self.wait_h + sum(t_h - asked for asked in self._waiting.values())
 
     def perform(self, priority: int, work_h: float, part: str | None = None, on_site=None):
         """Generator: carry out one work order; use as ``yield from maintenance.perform(...)``.
@@ -47,8 +57,10 @@ class Maintenance:
         self.work_orders += 1
         wait = self.crews.acquire(priority)
         if wait is not None:
-            asked = env.now
+            asked, key = env.now, next(self._keys)
+            self._waiting[key] = asked
             yield wait
+            del self._waiting[key]
             self.wait_h += env.now - asked
         try:
             if self._immediate and part is None:
