@@ -67,9 +67,11 @@ def collect(cfg: CalibrateConfig, scenario: ScenarioConfig, path: Path, *, confi
 
     if cfg.source == "hdf5":
         try:
-            return read_recording(cfg.hdf5)
+            recording = read_recording(cfg.hdf5)
         except (OSError, KeyError) as err:
             raise ConfigError([Problem("hdf5", cfg.hdf5, f"not a readable recording: {err}")]) from None
+        check_recorded_scenario(Path(cfg.hdf5), recording, scenario)
+        return recording
     if cfg.source == "virtual":
         return record_virtual(virtual_source(cfg, scenario), path, duration_s=cfg.duration_s, rate_hz=cfg.rate_hz,
                               config=config, on_rows=on_rows)
@@ -83,6 +85,41 @@ def collect(cfg: CalibrateConfig, scenario: ScenarioConfig, path: Path, *, confi
 
         credentials = load_credentials(cfg.credentials_file or None)
     return record_live(cfg.source, tagmap, rec, path, config=config, credentials=credentials, on_rows=on_rows)
+
+
+def check_recorded_scenario(path: Path, recording: Recording, scenario: ScenarioConfig) -> None:
+    """Refuse a recording made under a scenario whose sensors turn its tags into other physical values
+    (a strain gauge's µε per unit load): read with this scenario's gains, every reading would be scaled
+    silently. Recordings that do not say their scenario pass."""
+    import json
+
+    import h5py
+
+    from simengine.config import build
+
+    try:
+        with h5py.File(path, "r", swmr=not recording.closed_cleanly) as f:
+            recorded = json.loads(f.attrs.get("config", "{}")).get("scenario")
+        then = build(ScenarioConfig, recorded) if isinstance(recorded, dict) else None
+    except (OSError, ValueError, TypeError):  # an older or foreign provenance: nothing to compare
+        return
+    if then is None:
+        return
+    tags = tags_of(recording)
+    now_gains, then_gains = (_gains_or_none(tags, sc) for sc in (scenario, then))
+    differ = sorted(name for name, g in (then_gains or {}).items() if now_gains and not np.isclose(now_gains.get(name, g), g))
+    if then.fleet.kind != scenario.fleet.kind or differ:
+        what = f"tags {differ[:3]}{' ...' if len(differ) > 3 else ''} read with other sensor gains" if differ else \
+            f"a {then.fleet.kind} fleet"
+        raise ConfigError([Problem("scenario", scenario.name, f"the recording was made under scenario {then.name!r} "
+                                   f"({what}): calibrate it with scenario={then.name}")])
+
+
+def _gains_or_none(tags, scenario: ScenarioConfig) -> dict[str, float] | None:
+    try:
+        return tag_gains(tags, scenario.fleet.sensors)
+    except ConfigError:
+        return None
 
 
 def tagmap_of(cfg: CalibrateConfig, scenario: ScenarioConfig):

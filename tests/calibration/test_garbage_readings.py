@@ -1,6 +1,8 @@
 """Readings that are garbage (a tag map's wrong word order, times that collapse) end a calibration with
 one clear message and exit code 2, never a traceback or a fit of the garbage, and leave nothing behind."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -8,6 +10,7 @@ import simengine
 from simengine.calibration.sources import record_virtual
 from simengine.calibration.window import TagInfo, align
 from simengine.cli import main
+from simengine.config import ConfigError
 from simengine.plc.codec import decode_words, encode_raw
 from simengine.plc.readings import QualityAssessor, ReadingBlock
 from simengine.plc.recorder import Recorder
@@ -55,3 +58,23 @@ def test_times_that_collapse_are_no_division_by_zero():
     values = np.column_stack([np.tile([0.1, 0.9], n // 2), 20 + 0.01 * np.arange(n)])
     w = align(time_s, values, np.zeros((n, 2), np.uint8), tags, {"load": 1.0, "temp": 1.0}, asset=0, steady_load_s=60.0)
     assert np.all(w.dt_s > 0)
+
+
+def test_a_recording_made_under_other_sensor_gains_is_refused(tmp_path):
+    """A recording read with another scenario's sensor gains (a strain gauge's µε per unit load) was
+    scaled silently: every load off by the ratio of the gains."""
+    from simengine.calibration.job import collect
+    from simengine.config import build, to_dict
+    from simengine.config.calibrate import CalibrateConfig
+
+    recorded = simengine.load_scenario("crane_fleet")
+    path = tmp_path / "readings.h5"
+    record_virtual(PhysicsSource(recorded, [0]), path, duration_s=60, rate_hz=1.0, config={"scenario": to_dict(recorded)})
+    sensors = tuple(dataclasses.replace(s, gain=2 * s.gain) if s.observes == "load_factor" else s
+                    for s in recorded.fleet.sensors)
+    other = dataclasses.replace(recorded, name="crane_strain2", fleet=dataclasses.replace(recorded.fleet, sensors=sensors))
+    cfg = build(CalibrateConfig, {"source": "hdf5", "hdf5": str(path)})
+    assert len(collect(cfg, recorded, path).time_s) == 60
+    with pytest.raises(ConfigError, match=r"scenario = 'crane_strain2': the recording was made under scenario "
+                                          r"'crane_fleet' \(tags \['sts_crane00.boom_strain.0'.*calibrate it with scenario=crane_fleet"):
+        collect(cfg, other, path)
