@@ -9,6 +9,7 @@ import time
 import numpy as np
 import pytest
 from asyncua import Client, ua
+from pace import deadline
 
 from simengine.config import ConfigError
 from simengine.plc import Quality, tagmap_from_dict
@@ -22,13 +23,22 @@ FAST = OpcUaClientConfig(publishing_interval_ms=100, reconnect_initial_s=0.2, re
 
 
 def run(coro, timeout_s=30.0):
-    return asyncio.run(asyncio.wait_for(coro, timeout_s))
+    return asyncio.run(asyncio.wait_for(coro, deadline(timeout_s)))
 
 
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+async def until(condition, quiet_s, what):
+    """Wait (asynchronously) for `condition()`; fail after deadline(quiet_s)."""
+    end = time.monotonic() + deadline(quiet_s)
+    while not condition():
+        if time.monotonic() > end:
+            raise AssertionError(f"{what} did not happen within {deadline(quiet_s):.1f} s")
+        await asyncio.sleep(0.02)
 
 
 def tagmap(n=4, **overrides):
@@ -40,17 +50,18 @@ def tagmap(n=4, **overrides):
 
 
 async def drain(client, quiet_s=0.4):
-    """Every block until none arrives for `quiet_s` seconds."""
+    """Every block until none arrives for `quiet_s` seconds (on a quiet machine)."""
     blocks = []
-    while (block := await client.next_block(quiet_s)) is not None:
+    while (block := await client.next_block(deadline(quiet_s))) is not None:
         blocks.append(block)
     return blocks
 
 
 async def wait_for(client, predicate, timeout_s=8.0):
-    """Blocks until one satisfies `predicate`; returns all of them."""
-    blocks, deadline = [], time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
+    """Blocks until one satisfies `predicate` (within `timeout_s` on a quiet machine); returns all of them."""
+    timeout_s = deadline(timeout_s)
+    blocks, end = [], time.monotonic() + timeout_s
+    while time.monotonic() < end:
         block = await client.next_block(0.1)
         if block is not None:
             blocks.append(block)
@@ -65,7 +76,7 @@ def test_values_timestamps_and_qualities_arrive():
 
     async def main():
         async with OpcUaServer(m) as srv, OpcUaClient(m, FAST) as client:
-            first = await client.next_block(5)  # nothing written yet: the server says so
+            first = await client.next_block(deadline(5))  # nothing written yet: the server says so
             await srv.update([21.5, 150.0, 1 / 3, 4e9, np.nan, np.inf], t_s=1_700_000_000.25)
             return first, await wait_for(client, lambda b: b.t_s == 1_700_000_000.25)
 
@@ -208,7 +219,7 @@ def test_a_server_with_a_trust_list_refuses_other_client_certificates(pki, tmp_p
     async def main():
         async with OpcUaServer(m, security=security):
             async with OpcUaClient(m, config(trusted), credentials=operator) as client:
-                assert (await client.next_block(5)) is not None
+                assert (await client.next_block(deadline(5))) is not None
             with pytest.raises(PermissionError, match="does not trust this client's certificate"):
                 await OpcUaClient(m, config(stranger), credentials=operator).start()
 
@@ -250,7 +261,7 @@ def test_after_a_server_restart_the_client_reconnects_and_records_the_gap():
             await wait_for(client, lambda b: b.t_s == 10.0)
             await srv.stop()
             outage = await wait_for(client, lambda b: (b.quality == Quality.COMM_FAILURE).all())
-            await asyncio.sleep(1.5)
+            await asyncio.sleep(1.5)  # the server stays down a while
             await srv.start()
             back_at = time.time()
             await srv.update([4.0, 5.0, 6.0], t_s=20.0)
@@ -265,7 +276,7 @@ def test_after_a_server_restart_the_client_reconnects_and_records_the_gap():
     assert outage[-1].tags.tolist() == [0, 1, 2]
     assert after[-1].values.tolist() == [4.0, 5.0, 6.0] and (after[-1].quality == Quality.GOOD).all()
     assert len(gaps) == 2 and all(g.end_s is not None and g.end_s > g.start_s for g in gaps)
-    assert gaps[0].end_s - back_at < 5.0 and gaps[0].end_s - gaps[0].start_s >= 1.5
+    assert gaps[0].end_s - back_at < deadline(5.0) and gaps[0].end_s - gaps[0].start_s >= 1.5
     assert "lost" in gaps[0].reason
 
 
@@ -316,8 +327,9 @@ def test_values_keep_arriving_after_a_server_process_restarts():
         return (heard > back_at).all()
 
     async def next_event(timeout_s):
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
+        timeout_s = deadline(timeout_s)
+        end = time.monotonic() + timeout_s
+        while time.monotonic() < end:
             try:
                 return events.get_nowait()
             except queue.Empty:
@@ -330,9 +342,11 @@ def test_values_keep_arriving_after_a_server_process_restarts():
             assert (await next_event(10))[0] == "down"
             kind, back_at = await next_event(20)
             assert kind == "up"
-            while not all_back(back_at) and time.time() < back_at + 5.0:
+            while not all_back(back_at) and time.time() < back_at + deadline(5.0):
                 await asyncio.sleep(0.1)
-            await asyncio.sleep(1.5)  # values must keep coming
+            settled, end = time.time(), time.monotonic() + deadline(5.0)
+            while not (heard > settled + 1.0).all() and time.monotonic() < end:  # values must keep coming
+                await asyncio.sleep(0.1)
             stop.set()
             return back_at, list(client.gaps)
 
@@ -340,7 +354,7 @@ def test_values_keep_arriving_after_a_server_process_restarts():
         back_at, gaps = run(main(), timeout_s=90)
     finally:
         stop.set()
-        server.join(timeout=10)
+        server.join(timeout=deadline(10))
         if server.is_alive():
             server.terminate()
     failed = np.zeros(n, bool)
@@ -351,12 +365,12 @@ def test_values_keep_arriving_after_a_server_process_restarts():
     for t, good, _ in arrivals:
         if t > back_at:
             first[good] = np.minimum(first[good], t)
-    assert (first - back_at < 5.0).all(), f"{np.isinf(first).sum()} tags never heard from again"
+    assert (first - back_at < deadline(5.0)).all(), f"{np.isinf(first).sum()} tags never heard from again"
     assert (heard > first.max() + 1.0).all()  # and values keep arriving afterwards
     assert {g.link for g in gaps} == {0, 1, 2} and all(g.end_s is not None for g in gaps)
     for link in range(3):
         last = [g for g in gaps if g.link == link][-1]
-        assert last.end_s - back_at < 5.0 and last.end_s > back_at and "lost" in last.reason
+        assert last.end_s - back_at < deadline(5.0) and last.end_s > back_at and "lost" in last.reason
 
 
 def test_a_stopping_server_closes_its_listener_before_its_connections():
@@ -377,7 +391,7 @@ def test_a_stopping_server_closes_its_listener_before_its_connections():
 
         bserver._close_tasks = slow_close_tasks
         stopping = asyncio.create_task(srv.stop())
-        await asyncio.sleep(0.3)
+        await until(lambda: srv._server is None, 3.0, "the server beginning to stop")
         late = Client(m.endpoint.opcua_url, timeout=2)
         try:
             await late.connect()
@@ -386,7 +400,7 @@ def test_a_stopping_server_closes_its_listener_before_its_connections():
         else:
             connected = True
         await stopping
-        await asyncio.sleep(0.2)
+        await until(lambda: not bserver.iserver.asyncio_transports, 2.0, "every connection closing")
         transports = len(bserver.iserver.asyncio_transports)
         if connected:
             late.disconnect_socket()
@@ -414,7 +428,7 @@ def test_a_subscription_that_stops_publishing_is_a_lost_link():
             return noticed, after[-1], list(client.gaps)
 
     noticed, after, gaps = run(main())
-    assert noticed < 1.5 * 0.5 + 1.0 + 0.5 + 0.5  # silence limit + watchdog interval + slack
+    assert noticed < deadline(1.5 * 0.5 + 1.0 + 0.5 + 0.5)  # silence limit + watchdog interval + slack
     assert after.values.tolist() == [4.0, 5.0, 6.0] and (after.quality == Quality.GOOD).all()
     assert len(gaps) == 1 and "neither data nor keep-alive" in gaps[0].reason and gaps[0].end_s is not None
 
@@ -430,7 +444,8 @@ def test_a_server_whose_clock_stops_is_a_lost_link():
         async with OpcUaServer(m) as srv, OpcUaClient(m, cfg) as client:
             await srv.update([1.0, 2.0], t_s=10.0)
             await wait_for(client, lambda b: b.t_s == 10.0)
-            await asyncio.sleep(1.5)  # the client sees the clock advance
+            await until(lambda: all(link.clock_ticks for link in client._links), 3.0,
+                        "the client seeing the server's clock advance")
             iserver = srv._server.iserver
             iserver._time_task_stop = True
             await iserver.time_task
@@ -543,7 +558,7 @@ def test_process_shards_deliver_each_tag_once_per_update():
                     await srv.update(np.arange(30.0) + k, t_s=300.0 + k)
                     await asyncio.sleep(0.3)
                 blocks = []
-                while (block := await asyncio.to_thread(shards.get, 1.0)) is not None:
+                while (block := await asyncio.to_thread(shards.get, deadline(1.0))) is not None:
                     blocks.append(block)
             finally:
                 reports = await asyncio.to_thread(shards.stop)
@@ -587,7 +602,7 @@ def test_ingest_rate_of_12000_tags_at_1_hz(processes, capsys):
     ready, stop, out = ctx.Event(), ctx.Event(), ctx.Queue()
     server = ctx.Process(target=serve_12000_tags, args=(url, ready, stop, out))
     server.start()
-    assert ready.wait(120)
+    assert ready.wait(deadline(120))
     counts, m = {}, bench_map(url)
 
     def count(block):
@@ -612,7 +627,7 @@ def test_ingest_rate_of_12000_tags_at_1_hz(processes, capsys):
             lost = sum(r.drops + r.lost_messages for r in shards.reports)
     finally:
         stop.set()
-        updates, server_cpu = out.get(timeout=30)
+        updates, server_cpu = out.get(timeout=deadline(30))
         server.join()
     complete = sorted(t for t, n in counts.items() if n == 12_000)
     rate = 12_000 * len(complete) / (complete[-1] - complete[0] + 1)  # t_s counts server updates, 1 s apart

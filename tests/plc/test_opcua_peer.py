@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
+from pace import deadline
 
 from simengine.plc import tagmap_from_dict
 from simengine.plc.certificates import SERVER_APPLICATION_URI, make_certificate
@@ -37,7 +38,7 @@ async def peer(url, node_ids, writes=(), **env):
     proc = await asyncio.create_subprocess_exec(
         "node", str(SCRIPT), url, json.dumps(node_ids), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         env={"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp"), "PEER_WRITES": json.dumps(list(writes)), **env})
-    out, err = await asyncio.wait_for(proc.communicate(), 30)
+    out, err = await asyncio.wait_for(proc.communicate(), deadline(30))
     lines = [line for line in out.decode().splitlines() if line.startswith('{"reads"')]  # node-opcua also prints notes
     return proc.returncode, json.loads(lines[-1]) if lines else None, err.decode()
 

@@ -7,6 +7,7 @@ import sys
 import time
 
 import numpy as np
+from pace import deadline, wait_until
 
 from simengine.plc import ReadingBlock, tagmap_from_dict
 from simengine.plc.recorder import Recorder, read_recording
@@ -57,8 +58,8 @@ def test_sigkill_loses_at_most_the_last_flush_and_leaves_a_readable_file(tmp_pat
     path = tmp_path / "killed.h5"
     proc = subprocess.Popen([sys.executable, "-c", WRITER.format(tags=TAGS), str(path)], stdout=subprocess.PIPE, text=True)
     flushed = []
-    deadline = time.monotonic() + 60
-    while len(flushed) < 40 and time.monotonic() < deadline:
+    end = time.monotonic() + deadline(60)
+    while len(flushed) < 40 and time.monotonic() < end:
         flushed.append(int(proc.stdout.readline()))
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
@@ -122,13 +123,12 @@ def test_sigkill_of_simengine_plc_record_leaves_a_readable_file(tmp_path):
                               f"serve.modbus_port={port}", "serve.duration_s=60", "serve.rate_hz=5"],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
+        wait_until(lambda: _listening(port), 60, interval_s=0.1, what="the virtual PLC to listen")
         record = subprocess.Popen([sys.executable, "-m", "simengine", "plc", "record", f"record.port={port}",
                                    "record.rate_hz=5", "record.duration_s=60", "record.flush_interval_s=0.5",
                                    f"record.out={out}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and (not out.exists() or _rows(out) < 10):
-            time.sleep(0.2)
-        time.sleep(1.0)
+        wait_until(lambda: _rows(out) >= 10, 60, interval_s=0.1, what="10 rows recorded")
+        time.sleep(1.0)  # a second more of recording: rows past several flushes
         os.kill(record.pid, signal.SIGKILL)
         killed_at = time.time()
         record.wait()
@@ -137,12 +137,46 @@ def test_sigkill_of_simengine_plc_record_leaves_a_readable_file(tmp_path):
         serve.wait()
     r = read_recording(out)
     assert not r.closed_cleanly and r.time_s.size >= 10
-    assert killed_at - r.time_s[-1] < 0.5 + 0.2 + 1.0  # at most a flush interval (+ a slot, + slack) lost
-    np.testing.assert_allclose(np.diff(r.time_s), 0.2, atol=0.05)
+    assert killed_at - r.time_s[-1] < deadline(0.5 + 0.2 + 1.0)  # at most a flush interval (+ a slot, + slack) lost
+    np.testing.assert_allclose(np.diff(r.time_s), 0.2, atol=deadline(0.05))
+
+
+def _listening(port):
+    import socket
+
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
 
 
 def _rows(path):
+    if not path.exists():
+        return 0
     try:
         return read_recording(path).time_s.size
     except (OSError, KeyError):
         return 0
+
+
+def test_a_recording_that_fails_before_its_first_row_leaves_no_file(tmp_path):
+    m = tagmap_from_dict(TAGS)
+    path = tmp_path / "r.h5"
+    try:
+        with Recorder(path, m, flush_interval_s=60.0) as rec:
+            rec.append(block(0.0))  # pending: not yet a row on disk
+            raise ConnectionError("the PLC went away")
+    except ConnectionError:
+        pass
+    assert not path.exists()
+
+
+def test_a_recording_that_fails_after_rows_keeps_them(tmp_path):
+    m = tagmap_from_dict(TAGS)
+    path = tmp_path / "r.h5"
+    try:
+        with Recorder(path, m, flush_interval_s=0.0) as rec:
+            rec.append(block(0.0))
+            rec.append(block(1.0))
+            raise ConnectionError("the PLC went away")
+    except ConnectionError:
+        pass
+    assert read_recording(path).time_s.tolist() == [0.0, 1.0]
