@@ -13,6 +13,7 @@ problem at once, with field, value and rule, and no traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -306,6 +307,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as err:
         print(f"simengine: {err}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `simengine run | head`: the reader has all it wanted; say nothing
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit's flush cannot fail again
+        return 141  # 128 + SIGPIPE, as a shell tool ends
     except OSError as err:  # a file we cannot write, a PLC that does not answer, a port in use
         print(f"simengine: {err}", file=sys.stderr)
         return 2

@@ -174,3 +174,18 @@ def test_an_unwritable_out_dir_is_one_message_before_anything_runs(tmp_path, cap
                            f"  - out_dir = '{tmp_path}/a_file/results': {tmp_path}/a_file is not a folder")
     assert out == ""  # not even the banner: nothing ran
     assert [p.name for p in tmp_path.iterdir()] == ["a_file"]
+
+
+def test_a_reader_that_stops_early_gets_no_error(tmp_path):
+    """`simengine run | head -1`: the closed pipe ends the command quietly, as any shell tool."""
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "simengine", "run", "fleet.count=1", "horizon_years=0.1",
+                             "replicas=2", "plots=false", f"out_dir={tmp_path}"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().startswith("simengine: crane_fleet")
+    proc.stdout.close()  # the reader is gone before the table comes
+    err = proc.stderr.read()
+    assert proc.wait() == 141
+    assert "Broken pipe" not in err and "Traceback" not in err
