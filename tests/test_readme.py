@@ -101,8 +101,10 @@ def test_readme_sample_outputs_are_what_the_commands_print(index, tmp_path, caps
         path = Path(__file__).resolve().parents[1] / "README.md"
         text = path.read_text()
         start = text.index(match.group(0))
-        replaced = match.group(0).replace(match["text"], actual)
-        path.write_text(text[:start] + replaced + text[start + len(match.group(0)):])
+        block = match.group(0)
+        text_at = match.start("text") - match.start()
+        replaced = block[:text_at] + actual + block[text_at + len(match["text"]):]
+        path.write_text(text[:start] + replaced + text[start + len(block):])
         return
     assert match["text"] == actual
 
