@@ -33,8 +33,14 @@ class FaultConfig:
 
     at_s: float = spec(ge=0.0)
     kind: str = spec(choices=("drop", "freeze", "nan", "out_of_range", "restart"))
-    duration_s: float = spec(5.0, ge=0.0)
+    duration_s: float = spec(5.0, gt=0.0)
     tags: tuple[str, ...] = spec(default_factory=tuple, doc="affected tags (nan, out_of_range); empty: all")
+
+    def check(self):
+        if self.tags and self.kind not in ("nan", "out_of_range"):
+            return [("tags", list(self.tags), f"a {self.kind} fault acts on the whole server; "
+                                              "tags apply to nan and out_of_range faults only")]
+        return []
 
 
 @dataclass(frozen=True)
@@ -65,7 +71,20 @@ class ServeConfig:
             problems += [(f"true_params.{name}", value, rule) for rule in true_param_rules(name, value)]
         if self.opcua_port == self.modbus_port and self.opcua_port and set(self.protocols) == {"modbus", "opcua"}:
             problems.append(("opcua_port", self.opcua_port, f"must differ from modbus_port ({self.modbus_port})"))
+        for i, fault in enumerate(self.faults):
+            problems += [(f"faults[{i}].{field}", value, rule) for field, value, rule in self._fault_problems(fault)]
         return problems
+
+    def _fault_problems(self, fault: FaultConfig) -> list[tuple[str, object, str]]:
+        """A fault no update of the server falls into would silently never happen."""
+        if self.duration_s is not None and fault.at_s >= self.duration_s:
+            return [("at_s", fault.at_s, f"must be before the end of serving (serve.duration_s = {self.duration_s} s)")]
+        period = 1.0 / self.rate_hz
+        first = math.ceil(fault.at_s / period - 1e-9) * period  # the first update at or after at_s
+        if first >= fault.at_s + fault.duration_s:
+            return [("duration_s", fault.duration_s, f"no update falls inside it: the server updates every {period:g} s "
+                                                     f"(serve.rate_hz = {self.rate_hz}); make it longer or move at_s")]
+        return []
 
 
 def true_param_rules(name: str, value: float) -> list[str]:
@@ -116,3 +135,9 @@ class RecordConfig:
     opcua_secure: bool = spec(False, doc="connect with Basic256Sha256 SignAndEncrypt + user/password")
     certificate_dir: str = spec("results/pki", doc="where the client certificate is made or found")
     credentials_file: str = spec("", doc="user/password file (mode 0600); empty: SIMENGINE_OPCUA_USER/_PASSWORD")
+
+    def check(self):
+        if self.protocol == "modbus" and self.duration_s * self.rate_hz < 0.5:  # polls: round(duration * rate)
+            return [("duration_s", self.duration_s, f"gives no poll at rate_hz = {self.rate_hz}: "
+                                                    f"record at least {1.0 / self.rate_hz:g} s")]
+        return []

@@ -50,6 +50,10 @@ def test_bad_tag_map_is_one_message_and_no_file(tmp_path, capfd, text, says):
     (["serve.true_params.thermal_tau=1500"], "unknown parameter; known: paris_C"),
     (["serve.true_params.thermal_tau=1500"], "did you mean 'thermal_tau_s'?"),
     (["serve.initial_crack_m=0.05"], "serve.initial_crack_m = 0.05: must be below the critical crack"),
+    (["serve.faults=[{at_s: 5, kind: restart}]"], "serve.faults[0].at_s = 5.0: must be before the end of serving"),
+    (["serve.faults=[{at_s: 0.2, kind: drop, duration_s: 0.5}]"], "serve.faults[0].duration_s = 0.5: no update falls inside it"),
+    (["serve.faults=[{at_s: 0.5, kind: drop, duration_s: 0}]"], "serve.faults[0].duration_s = 0: must be > 0"),
+    (["serve.faults=[{at_s: 0, kind: restart, tags: [x]}]"], "tags apply to nan and out_of_range faults only"),
     (["serve.initial_crack_m=0.01", "serve.true_params.section_depth_m=0.008"], "0.008 m (the section depth)"),
 ])
 def test_bad_serve_settings_are_one_message(tmp_path, capfd, overrides, says):
@@ -66,3 +70,9 @@ def test_serve_on_a_port_in_use_is_one_message(capfd, protocol):
         code, err = run(capfd, "serve", f"serve.protocols=[{protocol}]", f"serve.{protocol}_port={port}",
                         "serve.duration_s=1")
     assert code == 2 and f"serve.{protocol}_port = {port}: cannot listen on 127.0.0.1:{port}: already in use" in err, err
+
+
+def test_a_recording_too_short_for_one_poll_is_refused(tmp_path, capfd):
+    code, err = run(capfd, "record", "record.rate_hz=1", "record.duration_s=0.2", f"record.out={tmp_path / 'r.h5'}")
+    assert code == 2 and "record.duration_s = 0.2: gives no poll at rate_hz = 1.0" in err, err
+    assert list(tmp_path.iterdir()) == []

@@ -115,3 +115,25 @@ def test_denormal_floats_are_flagged_out_of_range_even_inside_the_valid_range():
     assert q.tolist() == [Quality.OUT_OF_RANGE, Quality.OUT_OF_RANGE, Quality.GOOD]
     q = QualityAssessor(tagmap).assess(0.0, np.arange(3), np.array([1.47, 21.5, 3.0]))
     assert (q == Quality.GOOD).all()
+
+
+def test_opcua_refused_fails_fast_naming_host_and_port(tmp_path, capfd):
+    port = closed_port()
+    out_file = tmp_path / "rec.h5"
+    code, out, err, took = record(capfd, "record.protocol=opcua", f"record.port={port}", "record.duration_s=60",
+                                  f"record.out={out_file}")
+    assert code == 2 and f"opcua 127.0.0.1:{port}" in err and "refused" in err, err
+    assert_one_message(out, err)
+    assert not out_file.exists()
+    assert took < deadline(15.0)
+
+
+def test_opcua_silent_listener_fails_fast_naming_host_and_port(tmp_path, capfd):
+    out_file = tmp_path / "rec.h5"
+    with silent_listener() as port:
+        code, out, err, took = record(capfd, "record.protocol=opcua", f"record.port={port}", "record.duration_s=60",
+                                      "record.first_reading_s=2", f"record.out={out_file}")
+    assert code == 2 and f"opcua 127.0.0.1:{port}" in err and "no reading within 2 s" in err, err
+    assert_one_message(out, err)
+    assert not out_file.exists()
+    assert took < deadline(10.0)
