@@ -4,12 +4,15 @@
 time_factor/rate_hz simulated seconds) and publishes the values on every
 chosen protocol, applying the configured faults. `record` polls (Modbus) or
 subscribes (OPC UA) and appends every block to a crash-safe HDF5 recording,
-gaps included.
+gaps included. A PLC that gives no reading within the first-reading deadline
+raises `PlcUnreachable` and a map whose first readings show the wrong word
+order is refused (`first_readings.py`); either way no file is left.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import sys
 import time
@@ -197,19 +200,16 @@ async def record_opcua(tagmap: TagMap, cfg: RecordConfig, path: Path, config: di
     return rec
 
 
-class _discarded_on_failure:
+@contextlib.asynccontextmanager
+async def _discarded_on_failure(rec: Recorder):
     """Removes the recording when the work inside fails before a row was written, or fails because
     the PLC never answered or the map decodes garbage (then its rows are worthless)."""
-
-    def __init__(self, rec: Recorder):
-        self.rec = rec
-
-    async def __aenter__(self) -> None:
-        return None
-
-    async def __aexit__(self, kind, err, tb) -> None:
-        if err is not None and (self.rec.rows_written == 0 or isinstance(err, (PlcUnreachable, ConfigError))):
-            self.rec.discard()
+    try:
+        yield
+    except BaseException as err:
+        if rec.rows_written == 0 or isinstance(err, (PlcUnreachable, ConfigError)):
+            rec.discard()
+        raise
 
 
 def _opcua_url(tagmap: TagMap, cfg: RecordConfig) -> str:
