@@ -72,7 +72,7 @@ class FirstReadings:
         try:
             started = time.monotonic()
             if not await _until(self.first, task, self.first_s):
-                await self._unreachable(task, time.monotonic() - started)
+                await self._unreachable(task, min(time.monotonic() - started, self.first_s))
             await _until(self.checked, task, CHECK_POLLS * self.polls_s + 1.0)
             self._judge(log)
             await task
