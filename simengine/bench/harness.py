@@ -69,6 +69,20 @@ def table(results: list[BenchResult]) -> str:
     return "\n".join(lines)
 
 
+def summary_table(results: list[BenchResult], headlines: dict[str, tuple[str, ...]]) -> str:
+    """One aligned row per headline figure: benchmark, figure, value, goal."""
+    rows = [("benchmark", "figure", "value", "goal")]
+    for r in results:
+        for i, key in enumerate(headlines.get(r.name, ())):
+            value = r.figures.get(key, "not measured")
+            shown = f"{value:.4g}" if isinstance(value, float) else str(value)
+            rows.append((r.name if i == 0 else "", key, shown, r.goal if i == 0 else ""))
+    widths = [max(len(row[c]) for row in rows) for c in range(3)]
+    lines = [f"{row[0]:<{widths[0]}}  {row[1]:<{widths[1]}}  {row[2]:>{widths[2]}}  {row[3]}".rstrip() for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths) + "  " + "-" * 4)
+    return "\n".join(lines)
+
+
 def _cpu_count() -> int:
     import os
 

@@ -32,3 +32,16 @@ def test_calibration_bench_quick_writes_its_figures_and_the_answers_agree(tmp_pa
         assert abs(fig[f"{name}_error_in_sd"]) < 4.0
         if name.startswith("thermal"):  # (a relative error of a temperature in °C means nothing)
             assert abs(fig[f"{name}_fitted"] / truth - 1.0) < 0.01  # the hidden value, from 20 % away
+
+
+def test_bench_closes_with_a_table_of_headline_figures(tmp_path, capsys):
+    """`simengine bench` prints one table of what each benchmark is judged by, goal beside it."""
+    from simengine.bench import HEADLINES, run_benchmarks
+
+    run_benchmarks(tmp_path, quick=True, only=["engine_overhead"], repeats=1)
+    out = capsys.readouterr().out
+    table = out[out.rindex("benchmark"):].splitlines()
+    assert table[0].split() == ["benchmark", "figure", "value", "goal"]
+    row = table[2].split()
+    assert row[:2] == ["engine_overhead", HEADLINES["engine_overhead"][0]]
+    assert float(row[2]) > 0 and "plain SimPy" in table[2]
