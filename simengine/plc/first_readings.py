@@ -32,8 +32,10 @@ MIN_FIRST_S = {"modbus": 5.0, "opcua": 10.0}  # an OPC UA session and its subscr
 
 
 class FirstReadings:
-    def __init__(self, tagmap: TagMap, cfg: RecordConfig, protocol: str, host: str, port: int, *, polls_s: float):
+    def __init__(self, tagmap: TagMap, cfg: RecordConfig, protocol: str, host: str, port: int, *, polls_s: float,
+                 last_failure=lambda: ""):
         self.tagmap, self.protocol, self.host, self.port = tagmap, protocol, host, port
+        self.last_failure = last_failure  # the client's account of its last failed request, if it has one
         self.policy = cfg.plausibility
         self.polls_s = polls_s
         self.first_s = cfg.first_reading_s or max(3.0 * polls_s, MIN_FIRST_S[protocol])
@@ -85,6 +87,8 @@ class FirstReadings:
         if task.done() and task.exception() is not None and not isinstance(task.exception(), ConnectionError):
             raise task.exception()  # a refused login, a bad certificate: its own message says it
         what = await describe_silence(self.host, self.port, waited_s)
+        if self.last_failure() and "accepts connections" in what:  # it answered, but not with readings
+            what = f"answers, but gave no reading within {waited_s:.3g} s: {self.last_failure()}"
         raise PlcUnreachable(self.protocol, self.host, self.port, what) from None
 
     def _judge(self, log) -> None:

@@ -101,6 +101,7 @@ class ModbusClient:
         self.assessor = QualityAssessor(tagmap)
         self.gaps: list[Gap] = []
         self.failed_requests = 0
+        self.last_failure = ""  # why the last failed request failed (an exception response, a short answer)
         self.missed_slots = 0
         self._links: list[AsyncModbusTcpClient | None] = [None] * connections
         self._lost: list[asyncio.Future] = []
@@ -208,6 +209,7 @@ class ModbusClient:
             else:
                 self._images[req.register][req.address:req.address + req.count] = regs
         self.failed_requests += len(reasons)
+        self.last_failure = reasons[-1] if reasons else self.last_failure
         if not self.connected:
             self._mark_down(self._link_reason)
         values = self.codec.decode(self._images)

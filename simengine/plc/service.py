@@ -146,7 +146,8 @@ async def record_modbus(tagmap: TagMap, cfg: RecordConfig, path: Path, config: d
     from simengine.plc.modbus_client import ModbusClient
 
     client = ModbusClient(tagmap, host=cfg.host, port=cfg.port)
-    watch = FirstReadings(tagmap, cfg, "modbus", client.host, client.port, polls_s=1.0 / cfg.rate_hz)
+    watch = FirstReadings(tagmap, cfg, "modbus", client.host, client.port, polls_s=1.0 / cfg.rate_hz,
+                          last_failure=lambda: client.last_failure)
     with Recorder(path, tagmap, flush_interval_s=cfg.flush_interval_s, source="modbus", config=config,
                   on_rows=on_rows) as rec:
         gaps = _GapSync(rec)

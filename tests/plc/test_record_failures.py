@@ -137,3 +137,18 @@ def test_opcua_silent_listener_fails_fast_naming_host_and_port(tmp_path, capfd):
     assert_one_message(out, err)
     assert not out_file.exists()
     assert took < deadline(10.0)
+
+
+def test_a_plc_that_answers_every_read_with_an_exception_says_so(source_factory, tmp_path, capfd):
+    source = source_factory()
+    data = to_dict(source.tagmap())
+    data["endpoint"]["device_id"] = 7  # the virtual PLC is device 1: every read gets an exception response
+    tagmap_file = tmp_path / "device7.yaml"
+    tagmap_file.write_text(yaml.safe_dump(data))
+    out_file = tmp_path / "rec.h5"
+    with served(source) as servers:
+        code, out, err, took = record(capfd, f"record.tagmap={tagmap_file}", f"record.port={servers[0].port}",
+                                      "record.duration_s=60", "record.first_reading_s=1", f"record.out={out_file}")
+    assert code == 2 and f"127.0.0.1:{servers[0].port}: answers, but gave no reading within 1 s: exception response" in err, err
+    assert_one_message(out, err)
+    assert not out_file.exists() and took < deadline(10.0)
