@@ -6,8 +6,10 @@ t per unit load factor, ...) to give the physical quantity; at each time the
 good values of a quantity are averaged. For least squares this loses nothing:
 Σ_j (y_j - μ)² = n (ȳ - μ)² + (a term free of the model), so the fit to the
 means, weighted by √n, is the fit to every reading. Readings flagged bad
-(`simengine.plc.readings.Quality`) or not finite are excluded and counted by
-reason. The measured load factor is the model's input; where no load tag is
+(`simengine.plc.readings.Quality`), not finite, or implausible for their
+quantity (`simengine.calibration.plausible`: a wrong word order) are excluded
+and counted by reason; a row without one good reading of the asset (a poll the
+link failed) is no reading time, and its interval a gap. The measured load factor is the model's input; where no load tag is
 good at a time, the last good value is held (and counted); a tag absent from a
 row (an OPC UA subscription reports changes only) holds its last value. A row equal to
 the one before in every tag is the same PLC scan polled twice and is
@@ -18,7 +20,8 @@ from a load counter where the map has one, else from the sampled load, with
 an estimate and its variance over gaps: `simengine.calibration.heating`.
 
 Times: reading times in s (Unix for a recording), scaled by `time_factor`
-(a virtual PLC served faster than real time) to model seconds.
+(a virtual PLC served faster than real time) to model seconds; or a PLC clock
+tag's, joined across the PLC's restarts (`simengine.calibration.clock`).
 """
 
 from __future__ import annotations
