@@ -37,6 +37,7 @@ class FirstReadings:
         self.tagmap, self.protocol, self.host, self.port = tagmap, protocol, host, port
         self.last_failure = last_failure  # the client's account of its last failed request, if it has one
         self.policy = cfg.plausibility
+        self.tagmap_named = cfg.tagmap or tagmap.name  # the file the user gave, else the map's name
         self.polls_s = polls_s
         self.first_s = cfg.first_reading_s or max(3.0 * polls_s, MIN_FIRST_S[protocol])
         n = len(tagmap.tags)
@@ -97,7 +98,7 @@ class FirstReadings:
         self.report = report = check_plausibility(self.tagmap, self.values,
                                                   decoded_from_registers=self.protocol == "modbus")
         if report.word_order_wrong and self.policy == "refuse":
-            raise ConfigError([Problem("record.tagmap", self.tagmap.name, report.message
+            raise ConfigError([Problem("record.tagmap", self.tagmap_named, report.message
                                        + "; nothing recorded (record.plausibility=warn records anyway)")])
         if not report.ok:
             log(report.message)
