@@ -19,7 +19,8 @@ import numpy as np
 from simengine.calibration.fit import Calibration, FitSpec, fit
 from simengine.calibration.model import Baseline, baseline_for
 from simengine.calibration.heating import steady_load_s
-from simengine.calibration.clock import ClockJoin, clock_join
+from simengine.calibration.clock import clock_join
+from simengine.calibration.coverage import check_coverage, check_recorded_scenario, with_link
 from simengine.calibration.window import Window, align, clock_times, excluded_readings, readings_of, tag_gains, tags_of
 from simengine.config.calibrate import CalibrateConfig
 from simengine.config.plc import RecordConfig
@@ -28,9 +29,6 @@ from simengine.config.validate import ConfigError, Problem
 from simengine.engine.physics_setup import build_params
 from simengine.plc.readings import Quality
 from simengine.plc.recorder import Recording, read_recording
-
-
-WELL_COVERED = 0.9  # below this share of the readings asked for, a calibration warns
 
 
 @dataclass(frozen=True)
@@ -87,41 +85,6 @@ def collect(cfg: CalibrateConfig, scenario: ScenarioConfig, path: Path, *, confi
     return record_live(cfg.source, tagmap, rec, path, config=config, credentials=credentials, on_rows=on_rows)
 
 
-def check_recorded_scenario(path: Path, recording: Recording, scenario: ScenarioConfig) -> None:
-    """Refuse a recording made under a scenario whose sensors turn its tags into other physical values
-    (a strain gauge's µε per unit load): read with this scenario's gains, every reading would be scaled
-    silently. Recordings that do not say their scenario pass."""
-    import json
-
-    import h5py
-
-    from simengine.config import build
-
-    try:
-        with h5py.File(path, "r", swmr=not recording.closed_cleanly) as f:
-            recorded = json.loads(f.attrs.get("config", "{}")).get("scenario")
-        then = build(ScenarioConfig, recorded) if isinstance(recorded, dict) else None
-    except (OSError, ValueError, TypeError):  # an older or foreign provenance: nothing to compare
-        return
-    if then is None:
-        return
-    tags = tags_of(recording)
-    now_gains, then_gains = (_gains_or_none(tags, sc) for sc in (scenario, then))
-    differ = sorted(name for name, g in (then_gains or {}).items() if now_gains and not np.isclose(now_gains.get(name, g), g))
-    if then.fleet.kind != scenario.fleet.kind or differ:
-        what = f"tags {differ[:3]}{' ...' if len(differ) > 3 else ''} read with other sensor gains" if differ else \
-            f"a {then.fleet.kind} fleet"
-        raise ConfigError([Problem("scenario", scenario.name, f"the recording was made under scenario {then.name!r} "
-                                   f"({what}): calibrate it with scenario={then.name}")])
-
-
-def _gains_or_none(tags, scenario: ScenarioConfig) -> dict[str, float] | None:
-    try:
-        return tag_gains(tags, scenario.fleet.sensors)
-    except ConfigError:
-        return None
-
-
 def tagmap_of(cfg: CalibrateConfig, scenario: ScenarioConfig):
     from simengine.plc.tags import load_tagmap
 
@@ -150,36 +113,6 @@ def window_of(recording: Recording, cfg: CalibrateConfig, scenario: ScenarioConf
                    asset=cfg.asset, time_factor=factor, needed=spec.needed_quantities(),
                    steady_load_s=steady_load_s(scenario.fleet.duty))
     return with_link(window, recording, cfg, unclocked, join)
-
-
-def with_link(window: Window, recording: Recording, cfg: CalibrateConfig, unclocked: dict[str, int],
-              join: ClockJoin | None) -> Window:
-    """The window with what the link lost: readings of rows without a clock time (by cause), the
-    recording's outages, the clock's breaks, and the reading times received against those asked for."""
-    excluded = dict(window.excluded)
-    for reason, n in unclocked.items():
-        excluded[reason] = excluded.get(reason, 0) + n
-    cols = readings_of(tags_of(recording), cfg.asset)
-    good = (recording.quality[:, cols] == Quality.GOOD) & np.isfinite(recording.values[:, cols])
-    expected = 0 if cfg.source == "hdf5" else round(cfg.duration_s * cfg.rate_hz)
-    ends = [(s, e if np.isfinite(e) else s) for s, e, _ in recording.gaps]
-    return dataclasses.replace(window, excluded=excluded, clock_breaks=join.breaks if join else 0,
-                               link_gaps=len(ends), link_gap_s=float(sum(e - s for s, e in ends)),
-                               received=int(np.any(good, axis=1).sum()), expected=expected)
-
-
-def check_coverage(window: Window, cfg: CalibrateConfig) -> str | None:
-    """Refuse readings below cfg.min_coverage of those asked for; a warning (text) below WELL_COVERED."""
-    if not window.expected:
-        return None
-    share = window.received / window.expected
-    lost = (f"{window.received} reading times of the {window.expected} asked for (duration_s × rate_hz), {share:.0%}; "
-            f"the link was down {window.link_gaps} times ({window.link_gap_s:.0f} s); excluded: "
-            + (", ".join(f"{k} {v}" for k, v in sorted(window.excluded.items())) or "none"))
-    if share < cfg.min_coverage:
-        raise ConfigError([Problem("min_coverage", cfg.min_coverage, f"the readings fall short: {lost} (a PLC that "
-                                   "stopped or a link that dropped; lower min_coverage to fit them anyway)")])
-    return f"only {lost}: the fit rests on fewer readings than asked for" if share < WELL_COVERED else None
 
 
 def clock_column(recording: Recording, clock_tag: str) -> int | None:

@@ -13,7 +13,8 @@ import pytest
 from calibration_setup import free_port, one_percent_noise, served_plc, thinned
 from pace import deadline, wait_until
 
-from simengine.calibration.job import check_coverage, fit_spec, window_of
+from simengine.calibration.coverage import check_coverage
+from simengine.calibration.job import fit_spec, window_of
 from simengine.calibration.sources import record_virtual
 from simengine.cli import main
 from simengine.config import ConfigError, build
