@@ -76,7 +76,8 @@ def collect(cfg: CalibrateConfig, scenario: ScenarioConfig, path: Path, *, confi
     tagmap = tagmap_of(cfg, scenario)
     rec = RecordConfig(protocol=cfg.source, tagmap=cfg.tagmap, host=cfg.host, port=cfg.port, rate_hz=cfg.rate_hz,
                        duration_s=cfg.duration_s, out=str(path), opcua_secure=cfg.opcua_secure,
-                       certificate_dir=cfg.certificate_dir, credentials_file=cfg.credentials_file)
+                       certificate_dir=cfg.certificate_dir, credentials_file=cfg.credentials_file,
+                       plausibility=cfg.plausibility)
     credentials = None
     if cfg.source == "opcua" and cfg.opcua_secure:
         from simengine.plc.secrets import load_credentials

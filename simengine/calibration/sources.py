@@ -51,7 +51,7 @@ def record_live(protocol: str, tagmap: TagMap, cfg: RecordConfig, path: Path, *,
 
     cfg = dataclasses.replace(cfg, protocol=protocol)
     if protocol == "modbus":
-        asyncio.run(record_modbus(tagmap, cfg, path, config or {}, on_rows=on_rows))
+        asyncio.run(record_modbus(tagmap, cfg, path, config or {}, on_rows=on_rows, fields=""))
     else:
         url = None if cfg.host is None and cfg.port is None else _opcua_url(tagmap, cfg)
         client = secure_client_config(cfg, url)
@@ -60,5 +60,5 @@ def record_live(protocol: str, tagmap: TagMap, cfg: RecordConfig, path: Path, *,
         queue = max(client.queue_size, math.ceil(4 * cfg.rate_hz * publish_ms / 1000.0))
         client = dataclasses.replace(client, publishing_interval_ms=publish_ms, queue_size=queue)
         asyncio.run(record_opcua(tagmap, cfg, path, config or {}, credentials=credentials, client_config=client,
-                                 on_rows=on_rows))
+                                 on_rows=on_rows, fields=""))
     return read_recording(path)

@@ -64,6 +64,9 @@ class CalibrateConfig:
     certificate_dir: str = spec("results/pki")
     credentials_file: str = spec("", doc="user/password file (mode 0600); empty: SIMENGINE_OPCUA_USER/_PASSWORD")
     hdf5: str = spec("", doc="a recording (source=hdf5)")
+    plausibility: str = spec("refuse", choices=("refuse", "warn", "off"),
+                             doc="live sources: a map whose first readings show the wrong word order: refuse, "
+                                 "warn, or do not check")
     virtual: VirtualSource = spec(default_factory=VirtualSource)
     fit: FitSettings = spec(default_factory=FitSettings)
     continuous: ContinuousSettings = spec(default_factory=ContinuousSettings)

@@ -33,8 +33,9 @@ MIN_FIRST_S = {"modbus": 5.0, "opcua": 10.0}  # an OPC UA session and its subscr
 
 class FirstReadings:
     def __init__(self, tagmap: TagMap, cfg: RecordConfig, protocol: str, host: str, port: int, *, polls_s: float,
-                 last_failure=lambda: ""):
+                 last_failure=lambda: "", fields: str = "record."):
         self.tagmap, self.protocol, self.host, self.port = tagmap, protocol, host, port
+        self.fields = fields  # how the command that records names its settings: record.tagmap, or tagmap
         self.last_failure = last_failure  # the client's account of its last failed request, if it has one
         self.policy = cfg.plausibility
         self.tagmap_named = cfg.tagmap or tagmap.name  # the file the user gave, else the map's name
@@ -98,8 +99,8 @@ class FirstReadings:
         self.report = report = check_plausibility(self.tagmap, self.values,
                                                   decoded_from_registers=self.protocol == "modbus")
         if report.word_order_wrong and self.policy == "refuse":
-            raise ConfigError([Problem("record.tagmap", self.tagmap_named, report.message
-                                       + "; nothing recorded (record.plausibility=warn records anyway)")])
+            raise ConfigError([Problem(f"{self.fields}tagmap", self.tagmap_named, report.message
+                                       + f"; nothing recorded ({self.fields}plausibility=warn records anyway)")])
         if not report.ok:
             log(report.message)
 

@@ -136,18 +136,19 @@ def _warn(message: str) -> None:
 
 
 async def record_modbus(tagmap: TagMap, cfg: RecordConfig, path: Path, config: dict, *, on_rows=None,
-                        log=_warn, progress=None) -> Recorder:
+                        log=_warn, progress=None, fields: str = "record.") -> Recorder:
     """Poll the map's Modbus tags for cfg.duration_s into a recording at `path`.
 
     Raises `PlcUnreachable` (no file left) when no reading arrives within the first-reading
     deadline, and ConfigError when the first polls show the map's word order is wrong
-    (`record.plausibility`); `log` gets the warning for other implausible tags.
+    (`record.plausibility`); `log` gets the warning for other implausible tags. `fields` is how
+    the calling command names its settings in messages (``record.`` for `simengine plc record`).
     """
     from simengine.plc.modbus_client import ModbusClient
 
     client = ModbusClient(tagmap, host=cfg.host, port=cfg.port)
     watch = FirstReadings(tagmap, cfg, "modbus", client.host, client.port, polls_s=1.0 / cfg.rate_hz,
-                          last_failure=lambda: client.last_failure)
+                          last_failure=lambda: client.last_failure, fields=fields)
     with Recorder(path, tagmap, flush_interval_s=cfg.flush_interval_s, source="modbus", config=config,
                   on_rows=on_rows) as rec:
         gaps = _GapSync(rec)
@@ -164,7 +165,8 @@ async def record_modbus(tagmap: TagMap, cfg: RecordConfig, path: Path, config: d
 
 
 async def record_opcua(tagmap: TagMap, cfg: RecordConfig, path: Path, config: dict, *, credentials=None,
-                       client_config=None, on_rows=None, log=_warn, progress=None) -> Recorder:
+                       client_config=None, on_rows=None, log=_warn, progress=None,
+                       fields: str = "record.") -> Recorder:
     """Subscribe to every OPC UA tag for cfg.duration_s and record each notification block
     (failing fast and checking plausibility as `record_modbus` does)."""
     from urllib.parse import urlsplit
@@ -177,7 +179,7 @@ async def record_opcua(tagmap: TagMap, cfg: RecordConfig, path: Path, config: di
     # one update reaches us as one block per subscription, within a publishing interval or so
     reorder_s = 2.0 * client_config.publishing_interval_ms / 1000.0
     watch = FirstReadings(tagmap, cfg, "opcua", where.hostname or "?", where.port or 4840,
-                          polls_s=max(1.0 / cfg.rate_hz, reorder_s))
+                          polls_s=max(1.0 / cfg.rate_hz, reorder_s), fields=fields)
     with Recorder(path, tagmap, flush_interval_s=cfg.flush_interval_s, source="opcua", config=config,
                   reorder_s=reorder_s, on_rows=on_rows) as rec:
         gaps = _GapSync(rec)

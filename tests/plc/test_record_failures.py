@@ -82,6 +82,18 @@ def test_wrong_word_order_is_refused_with_one_message_suggesting_the_order(sourc
     assert took < deadline(10.0)
 
 
+def test_calibrate_refuses_a_wrong_word_order_in_its_own_terms(source_factory, tmp_path, capfd):
+    """The same refusal reached through `simengine calibrate` names calibrate's fields, not plc record's."""
+    tagmap_file = swapped_map_file(source_factory().tagmap(), tmp_path / "swapped.yaml")
+    with served(source_factory()) as servers:
+        code = main(["calibrate", "source=modbus", f"tagmap={tagmap_file}", f"port={servers[0].port}", "rate_hz=10",
+                     "duration_s=60", "fleet.count=1", f"out_dir={tmp_path / 'out'}", "plots=false"])
+    out, err = capfd.readouterr()
+    assert code == 2 and "word_order: big" in err, err
+    assert f"tagmap = '{tagmap_file}'" in err and "(plausibility=warn records anyway)" in err and "record." not in err
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
 def test_wrong_word_order_recorded_on_request_is_flagged_and_warned(source_factory, tmp_path, capfd):
     source = source_factory()
     tagmap = source.tagmap()
