@@ -13,6 +13,7 @@ import os
 import shutil
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -20,12 +21,18 @@ from pathlib import Path
 import numpy as np
 from omegaconf import OmegaConf
 
-from simengine.batch import run_replicas
+from simengine.batch.pools import open_pool
+from simengine.batch.resume import check_resume, find_unfinished, identity, write_manifest
+from simengine.batch.stream import PIECES, done_replicas, iter_kept, pieces, run_streamed
 from simengine.config import ConfigError, Problem, build, to_dict
 from simengine.config.run import RunSettings
 from simengine.config.scenario import ScenarioConfig
 from simengine.engine.kpis import KPIS
-from simengine.results import ReplicaResult, plot_run, read_run, summarize, write_run
+
+PLOT_REPLICAS = 500  # the plots draw at most this many replicas, so plotting a large batch fits in memory
+from simengine.results import ReplicaResult, plot_run, read_run, summarize
+from simengine.results.publish import RESUMABLE, StagedFolder, Terminated
+from simengine.results.store import write_pieces
 
 
 def conf_dir() -> Path:
@@ -61,41 +68,110 @@ def unknown_scenario(name: str) -> Problem:
 
 @dataclass(frozen=True)
 class Run:
+    """A finished batch: its KPI table, the full results of the first few replicas, and its file.
+
+    ``replicas`` holds the events and series of the replicas this call ran among
+    the first `keep` (all of them are in run.h5); ``kpis`` covers every replica.
+    """
+
     scenario: ScenarioConfig
     seed: int
     replicas: list[ReplicaResult]
     path: Path | None
+    kpi_table: dict[str, np.ndarray]
 
     @property
     def kpis(self) -> dict[str, np.ndarray]:
-        return {k: np.array([r.kpis[k] for r in self.replicas]) for k in self.replicas[0].kpis}
+        return self.kpi_table
 
     @property
     def summary(self) -> dict[str, dict]:
         return summarize(self.kpis, KPIS)
 
 
-def run(scenario: ScenarioConfig, *, replicas: int = 8, seed: int = 0, executor: str = "serial", workers: int = 2,
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM ended a run whose finished replicas are kept in `folder`, for ``resume=folder``."""
+
+    def __init__(self, folder: Path, done: int, total: int, signal: BaseException):
+        super().__init__(f"interrupted: {done} of {total} replicas are kept in {folder}; "
+                         f"run again with resume={str(folder)!r} to finish")
+        self.folder, self.done, self.total, self.signal = folder, done, total, signal
+
+
+def run(scenario: ScenarioConfig, *, replicas: int = 8, seed: int = 0, executor="serial", workers: int = 2,
         out_dir: str | Path | None = None, plots: bool = True, progress: bool | None = None,
-        settings: dict | None = None) -> Run:
+        settings: dict | None = None, dask_address: str | None = None, dask_timeout_s: float = 10.0,
+        resume: str | Path | None = None, chunk: int | None = None, keep: int = 10,
+        on_chunk: Callable[[], None] | None = None) -> Run:
     """Run a Monte Carlo batch; with `out_dir`, publish ``<out_dir>/<name>-<UTC time>/`` holding run.h5 and plots.
 
+    `executor`: "serial", "processes" (a local pool of `workers`), "dask" (a
+    LocalCluster of `workers`, or the scheduler at `dask_address`, waited for
+    `dask_timeout_s` seconds), or a `distributed.Client`. The same seed gives the
+    same results on every executor, any worker count, any `chunk` (replicas per
+    task; None: automatic) and across a resume.
+
     The arguments and `out_dir` are checked before anything runs (a mistake is
-    one ConfigError). The run's folder appears only once run.h5 and the plots
-    are complete, so a failed run leaves nothing behind. `progress`: None
-    shows progress bars when stderr is a terminal.
+    one ConfigError). Finished replicas are streamed into a hidden staging folder
+    in `out_dir`; the run's folder appears only once run.h5 and the plots are
+    complete. An error removes the staging folder; Ctrl-C or SIGTERM keeps it and
+    raises `Interrupted`, naming it: ``resume=<that folder>``, or the same call
+    again, finishes the batch. `progress`: None shows progress bars when stderr
+    is a terminal. `keep`: how many replicas' events and series stay in memory.
+    `on_chunk` is called after each finished chunk of replicas is stored.
     """
-    check_run_arguments(replicas=replicas, seed=seed, executor=executor, workers=workers)
-    if out_dir is not None:
-        check_out_dir(out_dir)
+    check_run_arguments(replicas=replicas, seed=seed, executor=executor if isinstance(executor, str) else "dask",
+                        workers=workers, chunk=chunk)
     if progress is None:
         progress = sys.stderr.isatty()
-    results = run_replicas(scenario, replicas=replicas, seed=seed, executor=executor, workers=workers, progress=progress)
-    path = None
-    if out_dir is not None:
-        config = {"scenario": to_dict(scenario), "run": dict(settings or {}, replicas=replicas, seed=seed, executor=executor)}
-        path = _publish(Path(out_dir), scenario.name, config, seed, results, plots)
-    return Run(scenario, seed, results, path)
+    ident = identity(to_dict(scenario), seed, replicas)
+    adopt = check_resume(resume, ident) if resume is not None else None
+    if out_dir is not None and adopt is None:
+        check_out_dir(out_dir)
+        adopt = find_unfinished(Path(out_dir), ident)
+    pool = open_pool(executor, workers, dask_address, dask_timeout_s)  # an unreachable scheduler: before any file
+    try:
+        if adopt is None and out_dir is None:
+            streamed = run_streamed(scenario, replicas=replicas, seed=seed, pool=pool, keep=keep, chunk=chunk,
+                                    progress=progress, on_chunk=on_chunk)
+            return Run(scenario, seed, list(iter_kept(streamed)), None, streamed.kpis)
+        config = {"scenario": to_dict(scenario),
+                  "run": dict(settings or {}, replicas=replicas, seed=seed,
+                              executor=executor if isinstance(executor, str) else "dask")}
+        return _run_to_folder(scenario, replicas, seed, pool, out_dir, adopt, config, plots, progress, chunk, keep,
+                              on_chunk or (lambda: None))
+    finally:
+        pool.close()
+
+
+def _run_to_folder(scenario, replicas, seed, pool, out_dir, adopt, config, plots, progress, chunk, keep,
+                   on_chunk) -> Run:
+    if adopt is not None:
+        staged = StagedFolder.adopt(adopt)
+    else:
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+        staged = StagedFolder(out_dir, f"{scenario.name}-{stamp}")
+    staging, kept = staged.staging, []
+    with staged:
+        write_manifest(staging, identity(to_dict(scenario), seed, replicas))
+        try:
+            if not (staging / "run.h5").exists():  # else a killed run had merged its pieces already
+                streamed = run_streamed(scenario, replicas=replicas, seed=seed, pool=pool, staging=staging,
+                                        keep=keep, chunk=chunk, progress=progress, on_chunk=on_chunk)
+                kept = list(iter_kept(streamed))
+                write_pieces(staging / "run.h5", config=config, seed=seed, pieces=pieces(staging), specs=KPIS)
+                on_chunk()
+            data = read_run(staging / "run.h5", max_replicas=PLOT_REPLICAS if plots else 1)
+            if plots:
+                plot_run(data, staging)
+            on_chunk()
+        except (KeyboardInterrupt, Terminated) as err:
+            done = sum(len(r) for r in done_replicas(staging).values())
+            raise Interrupted(staging, done, replicas, err) from err
+        shutil.rmtree(staging / PIECES, ignore_errors=True)
+        (staging / RESUMABLE).unlink()
+        folder = staged.publish()
+    return Run(scenario, seed, kept, folder / "run.h5", data.kpis)
 
 
 def check_run_arguments(**arguments) -> None:
@@ -115,32 +191,3 @@ def check_out_dir(out_dir: str | Path) -> None:
     except OSError as err:
         raise ConfigError([Problem("out_dir", str(out_dir), f"cannot write in {existing}: {err.strerror}")]) from None
 
-
-def _publish(out_dir: Path, name: str, config: dict, seed: int, results: list[ReplicaResult], plots: bool) -> Path:
-    # Built in a hidden folder beside the final one, then renamed: readers never see half a result.
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
-    folder = out_dir / f"{name}-{stamp}"
-    created = [p for p in (out_dir, *out_dir.parents) if not p.exists()]
-    out_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.tmp-", dir=out_dir))
-    try:
-        written = write_run(staging / "run.h5", config=config, seed=seed, replicas=results, specs=KPIS)
-        if plots:
-            plot_run(read_run(written), staging)
-        os.chmod(staging, 0o777 & ~_umask())  # mkdtemp makes it private; a result folder is not
-        os.rename(staging, folder)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        for parent in created:  # innermost first; a folder someone else filled meanwhile stays
-            try:
-                parent.rmdir()
-            except OSError:
-                break
-        raise
-    return folder / "run.h5"
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask

@@ -121,19 +121,33 @@ def compose_config(overrides: list[str]) -> tuple[ScenarioConfig, RunSettings, d
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from simengine.api import check_out_dir, run
+    from simengine.api import Interrupted, check_out_dir, run
     from simengine.results import format_table
+    from simengine.results.publish import Terminated, signals_end_run
 
     scenario, settings, provenance = compose_config(args.overrides)
-    check_out_dir(settings.out_dir)  # before the banner and before any replica runs
+    if settings.resume is None:
+        check_out_dir(settings.out_dir)  # before the banner and before any replica runs
     calibration = provenance["run"].get("calibration")
     if calibration:
         print(f"calibrated values from {calibration}: {calibrated_overrides(calibration, 'scenario')}")
     print(f"simengine: {scenario.name}, {scenario.fleet.count} {scenario.fleet.kind} assets, "
           f"{scenario.horizon_years:g} years, {settings.replicas} replicas, seed {settings.seed}, {settings.executor}")
-    result = run(scenario, replicas=settings.replicas, seed=settings.seed, executor=settings.executor,
-                 workers=settings.workers, out_dir=settings.out_dir, plots=settings.plots, progress=settings.progress,
-                 settings={**{k: getattr(settings, k) for k in RUN_KEYS}, **({"calibration": calibration} if calibration else {})})
+    recorded = {k: getattr(settings, k) for k in RUN_KEYS if k not in ("dask", "resume")}
+    # Ctrl-C and SIGTERM end the run wherever they land; the finished replicas stay, resumable
+    with signals_end_run() as pending:
+        try:
+            result = run(scenario, replicas=settings.replicas, seed=settings.seed, executor=settings.executor,
+                         workers=settings.workers, out_dir=settings.out_dir, plots=settings.plots,
+                         progress=settings.progress, dask_address=settings.dask.address,
+                         dask_timeout_s=settings.dask.timeout_s, resume=settings.resume, chunk=settings.chunk,
+                         keep=0, on_chunk=pending.check, settings={**recorded, **({"calibration": calibration} if calibration else {})})
+        except Interrupted as err:
+            again = " ".join(a for a in args.overrides if not a.startswith("resume="))
+            print(f"simengine: interrupted; {err.done} of {err.total} replicas are kept in {err.folder}\n"
+                  f"  resume with: simengine run {again} resume={err.folder}\n"
+                  f"  (or run the same command again)", file=sys.stderr)
+            return 143 if isinstance(err.signal, Terminated) else 130
     print(format_table(result.summary))
     print(f"results: {result.path}")
     if settings.plots:

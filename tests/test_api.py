@@ -57,7 +57,7 @@ def test_same_seed_same_kpis_on_every_executor():
 
 
 def test_a_crash_mid_batch_leaves_no_result_file(tmp_path, monkeypatch):
-    import simengine.batch.executors as ex
+    import simengine.batch.stream as ex
 
     real = ex.run_replica
 
@@ -79,7 +79,7 @@ def test_top_level_names():
 # --- nothing runs and nothing is left behind on a mistake -------------------------
 
 def spy_on_replicas(monkeypatch) -> list[int]:
-    import simengine.batch.executors as ex
+    import simengine.batch.stream as ex
 
     ran, real = [], ex.run_replica
 
@@ -95,7 +95,7 @@ def spy_on_replicas(monkeypatch) -> list[int]:
     ({"replicas": 0}, "replicas = 0: must be >= 1"),
     ({"replicas": -3}, "replicas = -3: must be >= 1"),
     ({"workers": 0, "executor": "processes"}, "workers = 0: must be >= 1"),
-    ({"executor": "threads"}, "executor = 'threads': must be one of serial, processes"),
+    ({"executor": "threads"}, "executor = 'threads': must be one of serial, processes, dask"),
 ])
 def test_bad_run_arguments_are_refused_before_anything_is_created(arguments, message, tmp_path, monkeypatch):
     ran = spy_on_replicas(monkeypatch)

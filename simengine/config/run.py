@@ -1,4 +1,4 @@
-"""The run settings around a scenario: how many replicas, which seed, where results go."""
+"""The run settings around a scenario: how many replicas, which seed, where they run, where results go."""
 
 from __future__ import annotations
 
@@ -6,18 +6,28 @@ from dataclasses import dataclass
 
 from simengine.config.validate import spec
 
-RUN_KEYS = ("replicas", "seed", "executor", "workers", "out_dir", "plots", "progress")
+EXECUTOR_CHOICES = ("serial", "processes", "dask")
+RUN_KEYS = ("replicas", "seed", "executor", "workers", "dask", "chunk", "out_dir", "plots", "progress", "resume")
+
+
+@dataclass(frozen=True)
+class DaskSettings:
+    address: str | None = spec(None, doc="tcp://host:8786 of a running scheduler; null: a LocalCluster of `workers`")
+    timeout_s: float = spec(10.0, gt=0.0, doc="how long to wait for the scheduler at `address`")
 
 
 @dataclass(frozen=True)
 class RunSettings:
     replicas: int = spec(8, ge=1)
     seed: int = spec(0, ge=0)
-    executor: str = spec("serial", choices=("serial", "processes"))
+    executor: str = spec("serial", choices=EXECUTOR_CHOICES)
     workers: int = spec(2, ge=1)
+    dask: DaskSettings = spec(default_factory=DaskSettings)
+    chunk: int | None = spec(None, ge=1, doc="replicas per task; null: a few tasks per worker")
     out_dir: str = spec("results")
     plots: bool = spec(True)
     progress: bool | None = spec(None, doc="progress bars; null: when stderr is a terminal")
+    resume: str | None = spec(None, doc="the .<name>.partial-<pid> folder of an interrupted run to finish")
 
 
 FATIGUE_RUN_KEYS = ("replicas", "seed", "out_dir", "plots")

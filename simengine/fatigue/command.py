@@ -2,7 +2,7 @@
 
 Order matters to a user: a load history that cannot be read and an output
 folder that cannot be written are refused before any replica runs, and the
-results folder appears only when it is complete (`simengine.fatigue.publish`).
+results folder appears only when it is complete (`simengine.results.publish`).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from simengine.config import ConfigError, Problem
 from simengine.config.fatigue import FatigueConfig
 from simengine.config.run import FatigueSettings
-from simengine.fatigue.publish import PendingSignals
+from simengine.results.publish import PendingSignals
 
 
 def run_batch(cfg: FatigueConfig, settings: FatigueSettings, plain: dict, pending: PendingSignals) -> int:
@@ -20,7 +20,7 @@ def run_batch(cfg: FatigueConfig, settings: FatigueSettings, plain: dict, pendin
     from datetime import datetime, timezone
 
     from simengine.fatigue.batch import INVALID
-    from simengine.fatigue.publish import StagedFolder
+    from simengine.results.publish import StagedFolder
     from simengine.fatigue.report import plot_fatigue, summary_text, write_fatigue
     from simengine.fatigue.runner import load_spectrum, run_fatigue
 

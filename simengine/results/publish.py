@@ -1,5 +1,6 @@
 """A results folder that appears whole or not at all, and signals that end a run cleanly.
 
+Used by `simengine run` (and the library's `simengine.run`) and `simengine fatigue`.
 A run writes into a staging folder beside its final one, named
 ``.<name>.partial-<pid>`` (hidden, and saying it is unfinished), fsyncs what it
 wrote and renames the staging folder to its final name in one step. Any error,
@@ -7,6 +8,11 @@ Ctrl-C or SIGTERM removes the staging folder (and the output folder, where
 this run created it and left it empty). `kill -9` cannot clean up: it leaves a
 staging folder whose process is gone, which the next run in that output
 folder sweeps away.
+
+A resumable run (one that streams finished replicas into its staging folder)
+marks the folder with a ``batch.json`` file: such a folder is kept on Ctrl-C
+and SIGTERM, never swept, and taken over by the run that resumes it
+(:meth:`StagedFolder.adopt`).
 
 Ctrl-C: some libraries run Python callbacks where an exception is printed and
 dropped (JAX's garbage-collection callback, say), so a KeyboardInterrupt raised
@@ -17,6 +23,7 @@ an interrupt never publishes a result.
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 import shutil
@@ -25,7 +32,8 @@ import threading
 from contextlib import contextmanager
 from pathlib import Path
 
-_PARTIAL = re.compile(r"^\..+\.partial-(\d+)$")
+_PARTIAL = re.compile(r"^\.(.+)\.partial-(\d+)$")
+RESUMABLE = "batch.json"  # in a staging folder: the work in it can be resumed, so it is kept
 
 
 class Terminated(BaseException):
@@ -54,7 +62,8 @@ def signals_end_run():
 
     def handler(signum, frame):
         pending.seen.append(signum)
-        pending.check()
+        if not _in_gc_callback(frame):  # there Python would print the exception and drop it; check() raises later
+            pending.check()
 
     previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
@@ -64,15 +73,41 @@ def signals_end_run():
             signal.signal(s, h)
 
 
+def _in_gc_callback(frame) -> bool:
+    codes = {getattr(cb, "__code__", None) for cb in gc.callbacks}
+    while frame is not None:
+        if frame.f_code in codes:
+            return True
+        frame = frame.f_back
+    return False
+
+
 def sweep_stale(out_dir: Path) -> list[Path]:
-    """Remove staging folders in `out_dir` whose process is gone (a run killed with -9); returns them."""
+    """Remove staging folders in `out_dir` whose process is gone (a run killed with -9); returns them.
+    Resumable ones (holding ``batch.json``) stay for a later run to resume."""
     removed = []
-    for entry in out_dir.iterdir() if out_dir.is_dir() else ():
-        match = _PARTIAL.match(entry.name)
-        if match and entry.is_dir() and not _alive(int(match.group(1))):
+    for entry in abandoned(out_dir):
+        if not (entry / RESUMABLE).exists():
             shutil.rmtree(entry, ignore_errors=True)
             removed.append(entry)
     return removed
+
+
+def abandoned(out_dir: Path) -> list[Path]:
+    """Staging folders in `out_dir` whose process is gone, or that this process no longer works in
+    (a library call that was interrupted)."""
+    return [entry for entry in (sorted(out_dir.iterdir()) if out_dir.is_dir() else ())
+            if entry.is_dir() and (owner := staging_owner(entry)) is not None
+            and (not _alive(owner) or (owner == os.getpid() and entry.resolve() not in _HELD))]
+
+
+_HELD: set[Path] = set()  # staging folders this process is working in now
+
+
+def staging_owner(path: Path) -> int | None:
+    """The pid in a staging folder's name; None for a name that is not a staging folder's."""
+    match = _PARTIAL.match(path.name)
+    return int(match.group(2)) if match else None
 
 
 def _alive(pid: int) -> bool:
@@ -96,7 +131,7 @@ class StagedFolder:
     run created it and it is empty.
     """
 
-    def __init__(self, out_dir: str | os.PathLike, name: str):
+    def __init__(self, out_dir: str | os.PathLike, name: str, *, adopt: Path | None = None):
         self.out_dir = Path(out_dir)
         self.final = self.out_dir / name
         self.staging = self.out_dir / f".{name}.partial-{os.getpid()}"
@@ -106,11 +141,27 @@ class StagedFolder:
             sweep_stale(self.out_dir)
             if self.final.exists():
                 raise FileExistsError(f"{self.final} exists already")
-            self.staging.mkdir()
+            if adopt is None:
+                self.staging.mkdir()
+            else:  # one rename: of two runs resuming the same folder, the second finds it gone
+                os.rename(adopt, self.staging)
         except BaseException:
             self._remove_created()
             raise
         self.published = False
+
+    @classmethod
+    def adopt(cls, staging: Path) -> StagedFolder:
+        """Take over the staging folder of a run that is gone (renamed to this process's pid)."""
+        staging = Path(staging)
+        match = _PARTIAL.match(staging.name)
+        if match is None:
+            raise ValueError(f"{staging} is not a staging folder (.<name>.partial-<pid>)")
+        return cls(staging.parent, match.group(1), adopt=staging)
+
+    @property
+    def resumable(self) -> bool:
+        return (self.staging / RESUMABLE).exists()
 
     @staticmethod
     def _missing_parents(path: Path) -> list[Path]:
@@ -121,9 +172,14 @@ class StagedFolder:
         return missing  # innermost first
 
     def __enter__(self) -> StagedFolder:
+        _HELD.add(self.staging.resolve())
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, exc_type, exc, tb) -> None:
+        _HELD.discard(self.staging.resolve())
+        interrupted = exc_type is not None and issubclass(exc_type, (KeyboardInterrupt, Terminated))
+        if interrupted and self.resumable:
+            return  # kept for `resume`
         if not self.published:
             shutil.rmtree(self.staging, ignore_errors=True)
             self._remove_created()

@@ -157,7 +157,7 @@ def test_failed_write_leaves_previous_file_and_no_temp(tmp_path, monkeypatch):
     def explode(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(store, "_write_series", explode)
+    monkeypatch.setattr(store._SeriesOut, "add", explode)
     with pytest.raises(RuntimeError, match="disk full"):
         write_run(path, config=CONFIG, seed=1, replicas=[make_replica(0)])
     assert path.read_bytes() == b"previous run"
@@ -287,3 +287,23 @@ def test_summary_attributes_state_the_interval_method_and_the_kpi_range(tmp_path
     assert (availability["range_low"], availability["range_high"]) == (0.0, 1.0)
     assert 0.0 <= availability["ci95_low"] <= availability["ci95_high"] <= 1.0
     assert run.kpi_units["downtime_h"] == "h" and run.summary["maintenance_cost_eur"]["units"] == "EUR"
+
+
+def test_pieces_merge_into_the_file_write_run_writes(tmp_path):
+    from simengine.engine.kpis import KPIS
+    from simengine.results.store import write_piece, write_pieces
+
+    replicas = [make_replica(i) for i in range(5)]
+    pieces = [write_piece(tmp_path / f"p{i}.h5", part) for i, part in enumerate([replicas[3:], replicas[:1], replicas[1:3]])]
+    whole = read_run(write_run(tmp_path / "whole.h5", config=CONFIG, seed=9, replicas=replicas, specs=KPIS))
+    merged = read_run(write_pieces(tmp_path / "merged.h5", config=CONFIG, seed=9, pieces=pieces, specs=KPIS))
+    np.testing.assert_array_equal(merged.replicas, np.arange(5))
+    np.testing.assert_array_equal(merged.events, whole.events)
+    assert merged.summary == whole.summary and merged.provenance["replica_seed_entropy"] == whole.provenance["replica_seed_entropy"]
+    for name in whole.kpis:
+        np.testing.assert_array_equal(merged.kpis[name], whole.kpis[name])
+    for name in whole.series:
+        np.testing.assert_array_equal(merged.series[name], whole.series[name])
+    few = read_run(tmp_path / "merged.h5", max_replicas=2)
+    assert set(few.events["replica"]) <= {0, 1} and few.series["crack_length_m"].shape[0] == 2
+    np.testing.assert_array_equal(few.events, whole.events[whole.events["replica"] <= 1])
