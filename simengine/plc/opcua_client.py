@@ -61,6 +61,10 @@ from simengine.results.provenance import redact_url
 from simengine.plc.tags import TagMap
 
 log = logging.getLogger(__name__)
+# asyncua logs a lost link as a 'Publish iteration crashed' traceback and warnings from the closing
+# session; this client reports the loss itself (a gap, COMM_FAILURE, a warning, PlcUnreachable),
+# so for a user they are noise that looks like a crash
+logging.getLogger("asyncua.client").setLevel(logging.CRITICAL)
 
 SECURE = "Basic256Sha256_SignAndEncrypt"
 _REFUSALS = {"BadUserAccessDenied": "wrong user name or password", "BadIdentityTokenInvalid": "wrong user name or password",

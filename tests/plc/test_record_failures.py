@@ -164,3 +164,19 @@ def test_a_plc_that_answers_every_read_with_an_exception_says_so(source_factory,
     assert code == 2 and f"127.0.0.1:{servers[0].port}: answers, but gave no reading within 1 s: exception response" in err, err
     assert_one_message(out, err)
     assert not out_file.exists() and took < deadline(10.0)
+
+
+def test_an_opcua_link_that_drops_is_reported_without_asyncua_tracebacks(source_factory, tmp_path, capfd, caplog):
+    """The PLC stops mid-recording: our client says the link was lost, once; asyncua's own
+    'Publish iteration crashed' traceback and its closing warnings are not shown."""
+    port = closed_port()
+    out_file = tmp_path / "rec.h5"
+    with served(source_factory(), protocols=["opcua"], opcua_port=port, duration_s=3.0):
+        code, out, err, _ = record(capfd, "record.protocol=opcua", f"record.port={port}", "record.duration_s=8",
+                                   f"record.out={out_file}")
+    assert code == 0, err
+    assert "Traceback" not in err and "Publish iteration crashed" not in err, err
+    ours = [r.getMessage() for r in caplog.records if r.name.startswith("simengine")]
+    assert any("lost" in message for message in ours), ours
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("asyncua")] == []
+    assert len(read_recording(out_file).gaps) >= 1
