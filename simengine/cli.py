@@ -327,7 +327,7 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as err:  # a file we cannot write, a PLC that does not answer, a port in use
         print(f"simengine: {err}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:  # what was recorded so far is on disk (the recorder flushes as it goes)
+    except KeyboardInterrupt:  # each command has left what it keeps (a recording, a resumable run) and said so
         print("simengine: interrupted", file=sys.stderr)
         return 130
 
