@@ -199,10 +199,10 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
 
 def cmd_plc(args: argparse.Namespace) -> int:
-    import asyncio
     from datetime import datetime, timezone
 
     from simengine.config.plc import RecordConfig, ServeConfig, serve_problems
+    from simengine.plc.interrupt import run_interruptible
     from simengine.plc.progress import RecordProgress
     from simengine.plc.recorder import read_recording
     from simengine.plc.service import port_problems, record_modbus, serve, servers_for, tag_indices
@@ -245,7 +245,7 @@ def cmd_plc(args: argparse.Namespace) -> int:
             raise ConfigError([Problem("serve.credentials_file" if serve_cfg.credentials_file else "serve.opcua_secure",
                                        serve_cfg.credentials_file or True, str(err))]) from None
         try:
-            steps = asyncio.run(serve(source, serve_cfg, servers=servers))
+            steps = run_interruptible(serve(source, serve_cfg, servers=servers))
         except KeyboardInterrupt:
             return 0
         print(f"served {steps} updates")
@@ -267,10 +267,10 @@ def cmd_plc(args: argparse.Namespace) -> int:
                 credentials = load_credentials(rec_cfg.credentials_file or None) if rec_cfg.opcua_secure else None
             except (OSError, ValueError) as err:
                 raise ConfigError([Problem("record.credentials_file", rec_cfg.credentials_file, str(err))]) from None
-            asyncio.run(record_opcua(tagmap, rec_cfg, path, config, credentials=credentials, progress=progress,
+            run_interruptible(record_opcua(tagmap, rec_cfg, path, config, credentials=credentials, progress=progress,
                                      log=progress.log))
         else:
-            asyncio.run(record_modbus(tagmap, rec_cfg, path, config, progress=progress, log=progress.log))
+            run_interruptible(record_modbus(tagmap, rec_cfg, path, config, progress=progress, log=progress.log))
     rec = read_recording(path)
     bad = int((rec.quality != 0).sum())
     print(f"recorded {rec.time_s.size} blocks of {len(rec.tags)} tags, {bad} values flagged, "

@@ -15,7 +15,6 @@ parameter file came from stay with it.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import math
 from pathlib import Path
@@ -47,11 +46,12 @@ def record_virtual(source, path: Path, *, duration_s: float, rate_hz: float, con
 def record_live(protocol: str, tagmap: TagMap, cfg: RecordConfig, path: Path, *, config: dict | None = None,
                 credentials=None, on_rows=None) -> Recording:
     """Record `cfg.duration_s` of wall time over Modbus TCP or OPC UA into `path`."""
+    from simengine.plc.interrupt import run_interruptible
     from simengine.plc.service import record_modbus, record_opcua, secure_client_config, _opcua_url
 
     cfg = dataclasses.replace(cfg, protocol=protocol)
     if protocol == "modbus":
-        asyncio.run(record_modbus(tagmap, cfg, path, config or {}, on_rows=on_rows, fields=""))
+        run_interruptible(record_modbus(tagmap, cfg, path, config or {}, on_rows=on_rows, fields=""))
     else:
         url = None if cfg.host is None and cfg.port is None else _opcua_url(tagmap, cfg)
         client = secure_client_config(cfg, url)
@@ -59,6 +59,6 @@ def record_live(protocol: str, tagmap: TagMap, cfg: RecordConfig, path: Path, *,
         publish_ms = min(client.publishing_interval_ms, 200.0)
         queue = max(client.queue_size, math.ceil(4 * cfg.rate_hz * publish_ms / 1000.0))
         client = dataclasses.replace(client, publishing_interval_ms=publish_ms, queue_size=queue)
-        asyncio.run(record_opcua(tagmap, cfg, path, config or {}, credentials=credentials, client_config=client,
+        run_interruptible(record_opcua(tagmap, cfg, path, config or {}, credentials=credentials, client_config=client,
                                  on_rows=on_rows, fields=""))
     return read_recording(path)
