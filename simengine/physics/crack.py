@@ -57,7 +57,8 @@ def paris_integral(a0_m, a1_m, m):
     """∫_{a0}^{a1} a^(-m/2) da (m^(1-m/2)), exact at every m; +inf-safe: a1 = inf gives the
     finite limit -a0^p/p for m > 2."""
     p = 1.0 - m / 2.0
-    return a0_m**p * expm1_over(p, jnp.log(a1_m / a0_m))
+    # the ratio in JAX: NumPy inputs would warn 0/0 and inf/inf for assets whose lanes the caller ignores
+    return a0_m**p * expm1_over(p, jnp.log(jnp.asarray(a1_m) / a0_m))
 
 
 def paris_integral_inverse(a0_m, x, m):
