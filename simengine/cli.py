@@ -278,6 +278,18 @@ def cmd_plc(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sensitivity(args: argparse.Namespace) -> int:
+    from simengine.sensitivity.command import run_command
+
+    return run_command(compose("sensitivity", args.overrides, "scenario"))
+
+
+def cmd_optimize(args: argparse.Namespace) -> int:
+    from simengine.optimize.command import run_command
+
+    return run_command(compose("optimize", args.overrides, "scenario"))
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from simengine.bench import run_benchmarks
 
@@ -308,6 +320,12 @@ def main(argv: list[str] | None = None) -> int:
     p_plc.add_argument("action", choices=("serve", "record"))
     p_plc.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. serve.assets=[0,1] record.duration_s=60")
     p_plc.set_defaults(fn=cmd_plc)
+    p_sens = sub.add_parser("sensitivity", help="global sensitivity: Sobol indices of KPIs over parameter ranges")
+    p_sens.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. samples=64 kpis=[total_cost_eur]")
+    p_sens.set_defaults(fn=cmd_sensitivity)
+    p_opt = sub.add_parser("optimize", help="search maintenance decisions for the least expected cost (Optuna)")
+    p_opt.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. trials=40 objective=total_cost_eur")
+    p_opt.set_defaults(fn=cmd_optimize)
     p_bench = sub.add_parser("bench", help="run the benchmarks, write results/bench/*.json")
     p_bench.add_argument("--out", default="results/bench")
     p_bench.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke test")
