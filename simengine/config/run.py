@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from simengine.config.sweep import SweepSettings
 from simengine.config.validate import spec
 
 EXECUTOR_CHOICES = ("serial", "processes", "dask")
-RUN_KEYS = ("replicas", "seed", "executor", "workers", "dask", "chunk", "out_dir", "plots", "progress", "resume")
+RUN_KEYS = ("replicas", "seed", "executor", "workers", "dask", "chunk", "out_dir", "plots", "progress", "resume", "sweep")
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,7 @@ class RunSettings:
     plots: bool = spec(True)
     progress: bool | None = spec(None, doc="progress bars; null: when stderr is a terminal")
     resume: str | None = spec(None, doc="the .<name>.partial-<pid> folder of an interrupted run to finish")
+    sweep: SweepSettings = spec(default_factory=SweepSettings, doc="what-if sweeps (run -m): the baseline variant")
 
 
 FATIGUE_RUN_KEYS = ("replicas", "seed", "out_dir", "plots")
