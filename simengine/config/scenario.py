@@ -250,10 +250,50 @@ class InspectionConfig:
         return []
 
 
+REPLACEMENT_KINDS = ("none", "age", "block")
+
+
+@dataclass(frozen=True)
+class ReplacementConfig:
+    """Preventive replacement of components with a configured life, besides inspections.
+
+    age: a component is replaced when it reaches `interval_h` of age (its age
+    restarts at every replacement, preventive or after a failure). block: every
+    selected component of every asset is replaced at each multiple of
+    `interval_h` of calendar time, whatever its age. A replacement that falls
+    due stops its asset until the crew has done it; a failed component is
+    replaced by its corrective repair.
+    """
+
+    kind: str = spec("none", choices=REPLACEMENT_KINDS)
+    interval_h: float = spec(8760.0, gt=0.0, doc="age: replacement age; block: time between block replacements")
+    components: tuple[str, ...] = spec(default_factory=tuple,
+                                       doc="names in fleet.components; empty: those that wear out "
+                                           "(Weibull shape > 1, fixed lives)")
+    work: Distribution = spec(default_factory=lambda: Distribution("lognormal", 4.0, 1.0, 0.5), doc="hands-on hours")
+    cost_eur: float = spec(0.0, ge=0.0, doc="parts and contractor cost of one preventive replacement")
+    part: str | None = spec(None, doc="spare part consumed, a key of `spares`")
+
+
+def wears_out(component: ComponentFailure) -> bool:
+    """Whether a component's failure rate rises with age, so that replacing it early can pay."""
+    life = component.life
+    return life.kind == "fixed" or (life.kind == "weibull" and life.shape > 1.0)
+
+
+def replaced_components(plan: ReplacementConfig, fleet: FleetConfig) -> tuple[str, ...]:
+    """Names of the components that `plan` replaces: those it names, else those that wear out; none for kind none."""
+    if plan.kind == "none":
+        return ()
+    return plan.components or tuple(c.name for c in fleet.components if wears_out(c))
+
+
 @dataclass(frozen=True)
 class PolicyConfig:
     kind: str = spec("condition_based", choices=("corrective", "scheduled", "condition_based"))
     inspection: InspectionConfig = spec(default_factory=InspectionConfig)
+    replacement: ReplacementConfig = spec(default_factory=ReplacementConfig,
+                                          doc="preventive replacement of components (age or block), with any kind")
     alarm_response_h: float = spec(0.0, ge=0.0, doc="delay from alarm to work order")
     rearm_after_h: float = spec(720.0, gt=0.0, doc="alarms re-arm this long after a visit found nothing")
 
@@ -318,6 +358,24 @@ class ScenarioConfig:
             problems.append(("fleet.crack.initial_flaw_m.median", crack.initial_flaw_m.median,
                              f"must be less than fleet.crack.section_depth_m ({crack.section_depth_m} m)"))
         problems += self._kind_problems()
+        problems += self._replacement_problems()
+        return problems
+
+    def _replacement_problems(self):
+        plan, where = self.policy.replacement, "policy.replacement"
+        if plan.kind == "none":
+            return []
+        problems = []
+        if plan.part is not None and plan.part not in self.spares:
+            problems.append((f"{where}.part", plan.part, f"unknown spare part; known: {', '.join(self.spares) or 'none'}"))
+        names = [c.name for c in self.fleet.components]
+        for i, name in enumerate(plan.components):
+            if name not in names:
+                problems.append((f"{where}.components[{i}]", name,
+                                 f"unknown component; known: {', '.join(names) or 'none (fleet.components is empty)'}"))
+        if not plan.components and not replaced_components(plan, self.fleet):
+            problems.append((f"{where}.components", [], "no component of fleet.components wears out (Weibull shape > 1 "
+                                                        "or a fixed life): name the components to replace"))
         return problems
 
     def _kind_problems(self):

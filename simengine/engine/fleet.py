@@ -4,15 +4,19 @@ An asset is up or down; it is down while at least one reason holds (a failed
 component, a structural failure, an inspection or a repair in progress), and
 downtime counts from the first reason to the last. Components with a
 configured life fail as SimPy processes; physics failures arrive from the
-physics layer as threshold crossings. Times in hours, money in euros.
+physics layer as threshold crossings. Components under a replacement plan
+(age or block) are renewed before they fail when the plan says so.
+Times in hours, money in euros.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import simpy
 
-from simengine.config.scenario import ComponentFailure, FleetConfig, RepairConfig
+from simengine.config.scenario import ComponentFailure, FleetConfig, RepairConfig, ReplacementConfig
 from simengine.engine.maintenance import FAILURE, PLANNED, Maintenance
 from simengine.engine.sampling import DrawBuffer, draw, draw_scatter
 
@@ -27,6 +31,29 @@ class EventLog:
     def to_array(self) -> np.ndarray:
         dtype = [("time_h", "f8"), ("asset", "i4"), ("kind", "U16"), ("value", "f8")]
         return np.array(self.rows, dtype=dtype) if self.rows else np.zeros(0, dtype)
+
+
+@dataclass(frozen=True)
+class InstanceDraws:
+    """The random durations of one component of one asset under a replacement plan, each from its own stream.
+
+    Own streams per asset make common random numbers work across plans: the
+    k-th component fitted to asset i has the same life whatever the interval,
+    so two intervals differ by their decisions, not by reshuffled draws.
+    """
+
+    life: DrawBuffer
+    repair_work: DrawBuffer
+    preventive_work: DrawBuffer
+
+
+@dataclass(frozen=True)
+class ReplacementPlan:
+    kind: str  # "age" or "block"
+    interval_h: float
+    cost_eur: float
+    part: str | None
+    draws: list[InstanceDraws]  # by asset
 
 
 class Fleet:
@@ -49,6 +76,9 @@ class Fleet:
         self.repair_open = np.zeros(n, bool)  # a planned repair is queued or under way
         self.repair_mode = np.full(n, -1)  # ... of this failure mode
         self.detections: list[tuple[int, int, float, dict]] = []  # (asset, mode, time, state)
+        self.replacement: dict[str, ReplacementPlan] = {}  # component name -> its plan; set before the run
+        self.preventive_replacements = 0
+        self._lives_started = False
         for comp in cfg.components:
             life, work = DrawBuffer(comp.life, rng), DrawBuffer(comp.repair.work, rng)
             for i in range(n):
@@ -81,19 +111,81 @@ class Fleet:
 
     # -- failures ---------------------------------------------------------------
     def _component_life(self, i: int, comp: ComponentFailure, life: DrawBuffer, work: DrawBuffer):
-        env, log, repair = self.env, self.log.append, comp.repair
+        self._lives_started = True
+        plan = self.replacement.get(comp.name)
+        if plan is not None:
+            yield from self._replaced_life(i, comp, plan, plan.draws[i])
+            return
         while True:
-            yield env.timeout(life())
-            self.failures += 1
-            self.failure_cost_eur += comp.failure_cost_eur
-            log((env.now, i, "breakdown", 0.0))
-            self.go_down(i)
-            done = yield from self.maintenance.perform(FAILURE, work(), repair.part)
-            if not done:
+            yield self.env.timeout(life())
+            if not (yield from self._breakdown(i, comp, work())):
                 return
-            self.repair_cost_eur += repair.cost_eur
-            self.come_up(i)
-            log((env.now, i, "breakdown_fixed", 0.0))
+
+    def _breakdown(self, i: int, comp: ComponentFailure, work_h: float):
+        """Generator: component `comp` of asset i fails and is repaired (a new one fitted); False if never."""
+        env, log, repair = self.env, self.log.append, comp.repair
+        self.failures += 1
+        self.failure_cost_eur += comp.failure_cost_eur
+        log((env.now, i, "breakdown", 0.0))
+        self.go_down(i)
+        done = yield from self.maintenance.perform(FAILURE, work_h, repair.part)
+        if not done:
+            return False
+        self.repair_cost_eur += repair.cost_eur
+        self.come_up(i)
+        log((env.now, i, "breakdown_fixed", 0.0))
+        return True
+
+    # -- preventive replacement ---------------------------------------------------
+    def plan_replacement(self, spec: ReplacementConfig, names: tuple[str, ...]) -> None:
+        """Replace the components `names` by `spec` (age or block); call before the run starts."""
+        if self._lives_started:
+            raise RuntimeError("plan_replacement must come before the simulation starts")
+        for comp in self.cfg.components:
+            if comp.name not in names:
+                continue
+            draws = []
+            for child in self.rng.spawn(self.n):  # spawning leaves the fleet's own stream untouched
+                life, work, preventive = child.spawn(3)
+                draws.append(InstanceDraws(DrawBuffer(comp.life, life), DrawBuffer(comp.repair.work, work),
+                                           DrawBuffer(spec.work, preventive)))
+            self.replacement[comp.name] = ReplacementPlan(spec.kind, spec.interval_h, spec.cost_eur, spec.part, draws)
+
+    def _replaced_life(self, i: int, comp: ComponentFailure, plan: ReplacementPlan, draws: InstanceDraws):
+        """A component that fails, or is replaced when its age (age plan) or the calendar (block plan) says so.
+        Each life is drawn when the component is fitted; whichever comes first, failure or replacement, renews it."""
+        env, interval = self.env, plan.interval_h
+        block = 1  # block plan: the next replacement is at block * interval
+        while True:
+            life = draws.life()
+            due = interval if plan.kind == "age" else block * interval - env.now
+            if life < due:
+                yield env.timeout(life)
+                renewed = yield from self._breakdown(i, comp, draws.repair_work())
+            else:
+                yield env.timeout(due)
+                renewed = yield from self._preventive(i, comp, plan, draws.preventive_work())
+                block += 1  # counted, not found from env.now, which may land a rounding error short of the time
+            if not renewed:
+                return
+            while block * interval <= env.now:  # a repair or replacement that ran past block times skips them
+                block += 1
+
+    def _preventive(self, i: int, comp: ComponentFailure, plan: ReplacementPlan, work_h: float):
+        """Generator: replace `comp` of asset i before it fails; the asset stops when the replacement falls due
+        (it does not run on a component past its time) until the crew has fitted a new one."""
+        env, log = self.env, self.log.append
+        which = float(self.cfg.components.index(comp))
+        log((env.now, i, "replacement_due", which))
+        self.go_down(i)
+        done = yield from self.maintenance.perform(PLANNED, work_h, plan.part)
+        if not done:
+            return False
+        self.preventive_replacements += 1
+        self.repair_cost_eur += plan.cost_eur
+        self.come_up(i)
+        log((env.now, i, "replaced", which))
+        return True
 
     def physics_failure(self, i: int, j: int) -> None:
         """A physics quantity of asset i reached the limit of failure mode j."""

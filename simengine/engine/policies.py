@@ -10,6 +10,10 @@
 - condition_based: a sensor alarm raises a work order: a crew inspects the
   asset (same PoD) and, if it finds a defect, repairs it; otherwise the visit
   is logged as "no fault found" and the asset's alarms re-arm after a hold-off.
+
+With any of these, `policy.replacement` may replace components with a
+configured life before they fail: at a fixed age, or all at once on a
+calendar interval (block); see `Fleet.plan_replacement`.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 import simpy
 
-from simengine.config.scenario import PolicyConfig
+from simengine.config.scenario import PolicyConfig, replaced_components
 from simengine.engine.fleet import Fleet
 from simengine.engine.maintenance import INSPECTION, PLANNED, Maintenance
 
@@ -39,6 +43,8 @@ class Inspector:
         self.sensors_replaced = 0
         self.cost_eur = 0.0
         self._visiting: set[int] = set()  # assets with an inspection queued or under way
+        if policy.replacement.kind != "none":
+            fleet.plan_replacement(policy.replacement, replaced_components(policy.replacement, fleet.cfg))
         if policy.kind == "scheduled" and fleet.physics is not None:
             interval = policy.inspection.interval_h
             for i in range(fleet.n):
