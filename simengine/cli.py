@@ -3,6 +3,7 @@
     simengine run                                   # default scenario (crane_fleet)
     simengine calibrate                             # fit the embedded virtual PLC's crane, one hour at 1 Hz
     simengine run scenario=wind_farm crews.count=4 replicas=200 seed=7 executor=processes
+    simengine run -m crews.count=2,3,4 policy.kind=corrective,condition_based   # a what-if sweep
 
 Group choices (``scenario=...``) are composed by Hydra from ``conf/``; every
 other ``key=value`` is parsed by Hydra's override grammar and applied to the
@@ -13,6 +14,7 @@ problem at once, with field, value and rule, and no traceback.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 from pathlib import Path
@@ -26,11 +28,13 @@ from simengine.config.scenario import ScenarioConfig
 GROUPS = ("scenario",)
 
 
-def compose(config_name: str, overrides: list[str], calibration_section: str | None = None) -> dict:
+def compose(config_name: str, overrides: list[str], calibration_section: str | None = None,
+            values_after: dict | None = None) -> dict:
     """Hydra composition of conf/<config_name>.yaml with group choices, then dotted overrides,
     as plain data (not yet validated). With `calibration_section`, an override
     ``calibration=<params.yaml>`` applies that section of a calibrated parameter file first
-    (the command line's own overrides still win)."""
+    (the command line's own overrides still win). `values_after`: dotted key -> value, applied
+    last (a sweep variant's values, already parsed)."""
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir
     from hydra.core.override_parser.overrides_parser import OverridesParser
@@ -63,6 +67,8 @@ def compose(config_name: str, overrides: list[str], calibration_section: str | N
             OmegaConf.update(cfg, o.key_or_group, None, force_add=True)
         else:
             OmegaConf.update(cfg, o.key_or_group, o.value(), merge=False, force_add=True)
+    for key, value in (values_after or {}).items():
+        OmegaConf.update(cfg, key, value, merge=False, force_add=True)
     plain = OmegaConf.to_container(cfg, resolve=True)
     if calibration is not None:
         plain["calibration"] = str(calibration.value())
@@ -89,7 +95,6 @@ def calibrated_overrides(path: str, section: str) -> dict:
 
 def build_parts(plain: dict, run_keys: tuple[str, ...], run_schema, schema):
     """Split plain config into run settings and the rest; validate both, listing every problem."""
-    import dataclasses
 
     from simengine.config.validate import unknown_rule
 
@@ -120,7 +125,166 @@ def compose_config(overrides: list[str]) -> tuple[ScenarioConfig, RunSettings, d
     return build_parts(compose("config", overrides, "scenario"), RUN_KEYS, RunSettings, ScenarioConfig)
 
 
+@dataclasses.dataclass(frozen=True)
+class SweptKey:
+    """One swept key of a multirun: its values as the command line spells them and as parsed."""
+
+    key: str
+    text: str  # as written: 2,3,4 or range(2,5)
+    texts: list[str]
+    values: list
+
+
+def split_sweep(overrides: list[str]) -> tuple[list[str], list[SweptKey]]:
+    """Hydra's sweep grammar: the overrides every variant shares, and each swept key's values
+    (comma lists, ``choice()``, ``range()``, ``glob()`` over scenarios), in command-line order.
+    Every problem (a run key swept, a range with no values, ...) in one ConfigError."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.core.override_parser.types import Glob
+    from hydra.errors import HydraException
+
+    from simengine.api import scenario_names
+
+    try:
+        parsed = OverridesParser.create().parse_overrides(overrides)
+    except HydraException as err:
+        raise ConfigError([Problem("<command line>", " ".join(overrides), f"not a valid override: {err}")]) from None
+    common, swept, problems = [], [], []
+    for o in parsed:
+        if not o.is_sweep_override():
+            common.append(o.input_line)
+            continue
+        key, text = o.key_or_group, o.input_line.split("=", 1)[1]
+        if key.split(".")[0] in RUN_KEYS:
+            problems.append(Problem(key, text, "is a run setting, one for the whole sweep (common random numbers "
+                                               "need one seed and one replica count); sweep scenario keys only"))
+        elif isinstance(o.value(), Glob):
+            if key not in GROUPS:
+                problems.append(Problem(key, text, "glob() chooses among config files; only scenario=glob(...) "
+                                                   "is a group here; list values instead (a,b or choice(a,b))"))
+                continue
+            names = o.value().filter(scenario_names())
+            if names:
+                swept.append(SweptKey(key, text, names, names))
+            else:
+                problems.append(Problem(key, text, f"matches no scenario; there are {', '.join(scenario_names())}"))
+        elif not o.is_discrete_sweep():
+            problems.append(Problem(key, text, "a continuous interval has no values to run; list them "
+                                               "(a,b,c), or use range(start, stop, step)"))
+        else:
+            values, texts = list(o.sweep_iterator()), list(o.sweep_string_iterator())
+            repeated = sorted({t for t in texts if texts.count(t) > 1})
+            if not values:
+                problems.append(Problem(key, text, "gives no values: range(start, stop[, step]) runs from start up "
+                                                   "to stop, excluded, so start < stop with a positive step"))
+            elif repeated:
+                problems.append(Problem(key, text, f"lists {', '.join(repeated)} more than once; each variant "
+                                                   "must differ"))
+            else:
+                swept.append(SweptKey(key, text, texts, values))
+    if problems:
+        raise ConfigError(problems)
+    return common, swept
+
+
+def compose_sweep(overrides: list[str]):
+    """`simengine run -m`: the variants (one per combination of swept values, the last key varying
+    fastest) and the run settings, every variant's problems listed once."""
+    import itertools
+
+    from simengine.sweep import Variant
+
+    common, swept = split_sweep(overrides)
+    sweep_text = {s.key: s.text for s in swept}
+
+    def unknown_once(p: Problem) -> Problem:  # an unknown swept key: one message with its values, not one per value
+        return Problem(p.field, sweep_text[p.field], p.rule) if p.field in sweep_text and p.rule.startswith("unknown") else p
+
+    variants, problems, settings, provenance = [], [], None, None
+    for combo in itertools.product(*(range(len(s.values)) for s in swept)):
+        chosen = [(s, k) for s, k in zip(swept, combo)]
+        groups = [f"{s.key}={s.texts[k]}" for s, k in chosen if s.key in GROUPS]
+        values = {s.key: s.values[k] for s, k in chosen if s.key not in GROUPS}
+        try:
+            plain = compose("config", common + groups, "scenario", values_after=values)
+            baseline = plain.get("sweep", {}).get("baseline") if isinstance(plain.get("sweep"), dict) else None
+            if isinstance(baseline, int) and not isinstance(baseline, bool):  # a variant's number
+                plain["sweep"] = {**plain["sweep"], "baseline": str(baseline)}
+            scenario, settings, provenance = build_parts(plain, RUN_KEYS, RunSettings, ScenarioConfig)
+        except ConfigError as err:
+            problems += [p for p in map(unknown_once, err.problems) if p not in problems]
+            continue
+        label = " ".join(f"{s.key}={s.texts[k]}" for s, k in chosen) or "as configured"
+        variants.append(Variant(label, {s.key: s.values[k] for s, k in chosen}, scenario))
+    if problems:
+        raise ConfigError(problems)
+    return variants, settings, provenance
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    import shlex
+
+    from simengine.api import Interrupted, check_out_dir
+    from simengine.results.publish import Terminated, signals_end_run
+    from simengine.sweep import run_sweep
+    from simengine.sweep.run import baseline_index, check_variants
+
+    variants, settings, provenance = compose_sweep(args.overrides)
+    check_variants(variants)
+    baseline_index(settings.sweep.baseline, [v.label for v in variants])  # a wrong baseline: before anything runs
+    if settings.resume is None:
+        check_out_dir(settings.out_dir)
+    first = variants[0].scenario
+    print(f"simengine sweep: {first.name}, {len(variants)} variants × {settings.replicas} replicas "
+          f"(common random numbers), seed {settings.seed}, {settings.executor}")
+    recorded = {k: getattr(settings, k) for k in RUN_KEYS if k not in ("dask", "resume", "sweep")}
+    recorded["overrides"] = list(args.overrides)
+    with signals_end_run() as pending:
+        try:
+            result = run_sweep(variants, replicas=settings.replicas, seed=settings.seed, executor=settings.executor,
+                               workers=settings.workers, out_dir=settings.out_dir, plots=settings.plots,
+                               progress=settings.progress, baseline=settings.sweep.baseline,
+                               dask_address=settings.dask.address, dask_timeout_s=settings.dask.timeout_s,
+                               resume=settings.resume, chunk=settings.chunk, on_chunk=pending.check,
+                               settings=recorded)
+        except Interrupted as err:
+            again = " ".join(shlex.quote(a) for a in args.overrides if not a.startswith("resume="))
+            print(f"simengine: interrupted; {err.done} of {err.total} replicas (variants × replicas) are kept in "
+                  f"{err.folder}\n  resume with: simengine run -m {again} resume={shlex.quote(str(err.folder))}\n"
+                  f"  (or run the same command again)", file=sys.stderr)
+            return 143 if isinstance(err.signal, Terminated) else 130
+    print(result.report)
+    print(f"results: {result.path}")
+    print(f"report:  {result.path.parent / 'report.md'}")
+    if result.plots:
+        print(f"plots:   {result.path.parent}/kpi-*.png ({len(result.plots)})")
+    return 0
+
+
+def refuse_sweep_without_multirun(overrides: list[str]) -> None:
+    """A sweep's values in a plain run: say that -m runs them (Hydra's own message is about its launcher)."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import HydraException
+
+    try:
+        parsed = OverridesParser.create().parse_overrides(overrides)
+    except HydraException:
+        return  # compose() reports it
+    problems = [Problem(o.key_or_group, o.input_line.split("=", 1)[1],
+                        "several values make a sweep; add -m (simengine run -m ...) to run one variant per value")
+                for o in parsed if o.is_sweep_override()]
+    if problems:
+        raise ConfigError(problems)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
+    if args.multirun:
+        return cmd_sweep(args)
+    refuse_sweep_without_multirun(args.overrides)
+    return cmd_single_run(args)
+
+
+def cmd_single_run(args: argparse.Namespace) -> int:
     from simengine.api import Interrupted, check_out_dir, run
     from simengine.results import format_table
     from simengine.results.publish import Terminated, signals_end_run
@@ -133,7 +297,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"calibrated values from {calibration}: {calibrated_overrides(calibration, 'scenario')}")
     print(f"simengine: {scenario.name}, {scenario.fleet.count} {scenario.fleet.kind} assets, "
           f"{scenario.horizon_years:g} years, {settings.replicas} replicas, seed {settings.seed}, {settings.executor}")
-    recorded = {k: getattr(settings, k) for k in RUN_KEYS if k not in ("dask", "resume")}
+    recorded = {k: getattr(settings, k) for k in RUN_KEYS if k not in ("dask", "resume", "sweep")}
     # Ctrl-C and SIGTERM end the run wherever they land; the finished replicas stay, resumable
     with signals_end_run() as pending:
         try:
@@ -174,8 +338,6 @@ def cmd_fatigue(args: argparse.Namespace) -> int:
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    import dataclasses
-
     from simengine.calibration.job import run_job
     from simengine.calibration.report import summary_text
     from simengine.config.calibrate import CalibrateConfig
@@ -308,6 +470,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="simengine", description="Digital-twin simulation engine")
     sub = parser.add_subparsers(dest="command", required=True)
     p_run = sub.add_parser("run", help="run a Monte Carlo batch of a scenario")
+    p_run.add_argument("-m", "--multirun", action="store_true",
+                       help="a what-if sweep: one variant per combination of values (crews.count=2,3,4 "
+                            "policy.kind=corrective,condition_based, range(), choice(), scenario=glob(*)), "
+                            "compared with common random numbers")
     p_run.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. scenario=wind_farm crews.count=4")
     p_run.set_defaults(fn=cmd_run)
     p_fat = sub.add_parser("fatigue", help="a time-accelerated fatigue batch (P(failure) over years)")
