@@ -7,6 +7,8 @@ results folder appears only when it is complete (`simengine.results.publish`).
 
 from __future__ import annotations
 
+import sys
+
 from simengine.config import ConfigError, Problem
 from simengine.config.fatigue import FatigueConfig
 from simengine.config.run import FatigueSettings
@@ -17,17 +19,30 @@ def run_batch(cfg: FatigueConfig, settings: FatigueSettings, plain: dict, pendin
     """`simengine fatigue` after validation: load, check out_dir, run, write into staging, publish.
     `plain` is the validated configuration as plain data ("config" and "run"), for provenance.
     Prints the summary; returns the exit code."""
-    from datetime import datetime, timezone
-
-    from simengine.fatigue.batch import INVALID
-    from simengine.results.publish import StagedFolder
-    from simengine.fatigue.report import plot_fatigue, summary_text, write_fatigue
-    from simengine.fatigue.runner import load_spectrum, run_fatigue
+    from simengine.batch.pools import open_pool
+    from simengine.fatigue.runner import load_spectrum
 
     try:
         spectrum = load_spectrum(cfg)
     except (OSError, KeyError, ValueError) as err:  # the recorded load history could not be read
         raise ConfigError([Problem("load.hdf5", cfg.load.hdf5.path, str(err))]) from None
+    run = execution(settings)
+    # an unreachable Dask scheduler is refused before any folder is made
+    pool = open_pool(run.pop("executor"), run.pop("workers"), run.pop("dask_address"), run.pop("dask_timeout_s"))
+    try:
+        return _run_on(pool, cfg, settings, plain, pending, spectrum, run)
+    finally:
+        pool.close()
+
+
+def _run_on(pool, cfg, settings, plain, pending, spectrum, run: dict) -> int:
+    from datetime import datetime, timezone
+
+    from simengine.fatigue.batch import INVALID
+    from simengine.fatigue.report import plot_fatigue, summary_text, write_fatigue
+    from simengine.fatigue.runner import run_fatigue
+    from simengine.results.publish import StagedFolder
+
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
     try:  # before the batch: an output folder that cannot be written costs nothing
         staged = StagedFolder(settings.out_dir, f"fatigue-{cfg.name}-{stamp}")
@@ -36,7 +51,8 @@ def run_batch(cfg: FatigueConfig, settings: FatigueSettings, plain: dict, pendin
                                    f"must be a folder this run can write: {err.strerror or err}")]) from None
     with staged:
         pending.check()
-        result = run_fatigue(cfg, replicas=settings.replicas, seed=settings.seed, spectrum=spectrum)
+        result = run_fatigue(cfg, replicas=settings.replicas, seed=settings.seed, spectrum=spectrum,
+                             executor=pool, on_chunk=pending.check, **run)
         pending.check()
         provenance = {"fatigue": plain["config"], "run": plain["run"]}
         if spectrum.time_base:
@@ -51,3 +67,13 @@ def run_batch(cfg: FatigueConfig, settings: FatigueSettings, plain: dict, pendin
     for png in pngs:
         print(f"plot:    {folder / png.name}")
     return 0 if (result.status != INVALID).any() else 1  # no valid replica: no answer
+
+
+def execution(settings: FatigueSettings) -> dict:
+    """Where the batch's replicas are solved: run_fatigue's executor arguments from the run settings.
+    Settings without these keys (`simengine fatigue` before it took them) solve in this process."""
+    dask = getattr(settings, "dask", None)
+    progress = getattr(settings, "progress", None)
+    return {"executor": getattr(settings, "executor", "serial"), "workers": getattr(settings, "workers", 2),
+            "dask_address": getattr(dask, "address", None), "dask_timeout_s": getattr(dask, "timeout_s", 10.0),
+            "chunk": getattr(settings, "chunk", None), "progress": sys.stderr.isatty() if progress is None else progress}

@@ -1,16 +1,15 @@
-"""Run a fatigue batch from its configuration: sample replicas, solve, summarise."""
+"""Run a fatigue batch from its configuration: sample replicas (here), solve them (on any pool), summarise."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
 
-import jax
 import numpy as np
 from scipy import stats
 
 from simengine.config.fatigue import FatigueConfig
-from simengine.fatigue.batch import DIVERGED, INVALID, STATUS, BatchResult, ReplicaParams, run_constant_Y, run_variable_Y
+from simengine.fatigue.batch import DIVERGED, INVALID, STATUS, BatchResult, ReplicaParams
 
 HOURS_PER_YEAR = 8760.0
 
@@ -111,29 +110,66 @@ def sample_replicas(cfg: FatigueConfig, spectrum, n: int, rng: np.random.Generat
     return params, scale
 
 
-def run_fatigue(cfg: FatigueConfig, *, replicas: int, seed: int, spectrum=None) -> FatigueRun:
-    """Sample `replicas` details, push them through the horizon's load blocks, in one jitted call.
-    `spectrum` (a LoadSpectrum per block) defaults to `load_spectrum(cfg)`."""
+@dataclass(frozen=True)
+class FatigueSample:
+    """What a batch draws, in the driver: every replica's parameters and the shared load history.
+    The rest of the batch is a pure function of it (`simengine.fatigue.solve`)."""
+
+    params: ReplicaParams  # numpy arrays over replicas
+    load_scale: np.ndarray
+    multipliers: np.ndarray  # (n_blocks,)
+    lengths: np.ndarray  # (n_blocks,) in units of block_h
+    record_every: int  # blocks per record span
+
+
+def sample_batch(cfg: FatigueConfig, *, replicas: int, seed: int, spectrum=None) -> FatigueSample:
+    """Draw `replicas` details and one load history from `seed`. `spectrum` (a LoadSpectrum per block)
+    defaults to `load_spectrum(cfg)`. A few numbers per replica: cheap, and the same on every executor."""
     rng_params, rng_load = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
     lengths = block_lengths(cfg)
     record_every = min(max(1, int(round(cfg.outputs.record_interval_h / cfg.block_h))), lengths.size)
     spectrum = load_spectrum(cfg) if spectrum is None else spectrum
     params, scale = sample_replicas(cfg, spectrum, replicas, rng_params)
-    multipliers = block_multipliers(cfg, lengths, rng_load)
-    geometry = cfg.material.geometry
-    if geometry.kind == "constant":
-        result = run_constant_Y(params, multipliers, geometry.Y, record_every)
-    else:
-        from simengine.fatigue.crack_growth import finite_width_edge_crack_Y
+    return FatigueSample(params, scale, block_multipliers(cfg, lengths, rng_load), lengths, record_every)
 
-        result = run_variable_Y(params, multipliers, finite_width_edge_crack_Y, geometry.width_m, record_every)
-    result: BatchResult = jax.device_get(result)
+
+def run_fatigue(cfg: FatigueConfig, *, replicas: int, seed: int, spectrum=None, executor="serial", workers: int = 2,
+                dask_address: str | None = None, dask_timeout_s: float = 10.0, chunk: int | None = None,
+                progress: bool = False, on_chunk=None) -> FatigueRun:
+    """Sample `replicas` details, push them through the horizon's load blocks.
+
+    `spectrum` (a LoadSpectrum per block) defaults to `load_spectrum(cfg)`.
+    `executor`: "serial" (one jitted call here, unless `chunk`), "processes" (a
+    local pool of `workers`), "dask" (a LocalCluster of `workers`, or the
+    scheduler at `dask_address`), a `distributed.Client`, or an open pool
+    (`simengine.batch.pools`). Bitwise the same result on every executor, worker
+    count and `chunk` (replicas per task; None: a few tasks per worker).
+    `on_chunk` is called after each finished chunk.
+    """
+    from simengine.batch.pools import open_pool
+    from simengine.fatigue.solve import solve_on
+
+    sample = sample_batch(cfg, replicas=replicas, seed=seed, spectrum=spectrum)
+    own_pool = isinstance(executor, str) or not hasattr(executor, "imap")
+    pool = open_pool(executor, workers, dask_address, dask_timeout_s) if own_pool else executor
+    try:
+        result = solve_on(pool, cfg.material.geometry, sample.params, sample.multipliers, sample.record_every,
+                          chunk=chunk, progress=progress, on_chunk=on_chunk)
+    finally:
+        if own_pool:
+            pool.close()
+    return assemble(cfg, seed, sample, result)
+
+
+def assemble(cfg: FatigueConfig, seed: int, sample: FatigueSample, result: BatchResult) -> FatigueRun:
+    """The batch's FatigueRun from its sample and its solved replicas (arrays in replica order)."""
+    lengths, record_every = sample.lengths, sample.record_every
     years_per_block = cfg.block_h / HOURS_PER_YEAR
     n_records = result.crack_m.shape[-1]
     edges = np.concatenate([[0.0], np.cumsum(lengths)])  # block boundaries in units of block_h
     record_blocks = np.minimum(np.arange(1, n_records + 1) * record_every, lengths.size)
     return FatigueRun(
-        config=cfg, seed=seed, params=params, load_scale=scale, multipliers=multipliers,
+        config=cfg, seed=seed, params=sample.params, load_scale=sample.load_scale, multipliers=sample.multipliers,
         failure_years=_blocks_to_years(np.asarray(result.failure_block), lengths, edges) * years_per_block,
         status=np.asarray(result.status), record_years=edges[record_blocks] * years_per_block,
         crack_m=np.asarray(result.crack_m).T,
