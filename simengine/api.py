@@ -30,6 +30,7 @@ from simengine.config.scenario import ScenarioConfig
 from simengine.engine.kpis import KPIS
 
 PLOT_REPLICAS = 500  # the plots draw at most this many replicas, so plotting a large batch fits in memory
+DEFAULT_KEEP = 10  # replicas whose events and series a Run holds, where the scenario does not say
 from simengine.results import ReplicaResult, plot_run, read_run, summarize
 from simengine.results.publish import RESUMABLE, StagedFolder, Terminated
 from simengine.results.store import write_pieces
@@ -101,7 +102,7 @@ class Interrupted(KeyboardInterrupt):
 def run(scenario: ScenarioConfig, *, replicas: int = 8, seed: int = 0, executor="serial", workers: int = 2,
         out_dir: str | Path | None = None, plots: bool = True, progress: bool | None = None,
         settings: dict | None = None, dask_address: str | None = None, dask_timeout_s: float = 10.0,
-        resume: str | Path | None = None, chunk: int | None = None, keep: int = 10,
+        resume: str | Path | None = None, chunk: int | None = None, keep: int | None = None,
         on_chunk: Callable[[], None] | None = None) -> Run:
     """Run a Monte Carlo batch; with `out_dir`, publish ``<out_dir>/<name>-<UTC time>/`` holding run.h5 and plots.
 
@@ -117,13 +118,16 @@ def run(scenario: ScenarioConfig, *, replicas: int = 8, seed: int = 0, executor=
     complete. An error removes the staging folder; Ctrl-C or SIGTERM keeps it and
     raises `Interrupted`, naming it: ``resume=<that folder>``, or the same call
     again, finishes the batch. `progress`: None shows progress bars when stderr
-    is a terminal. `keep`: how many replicas' events and series stay in memory.
+    is a terminal. `keep`: how many replicas' events and series stay in memory (the first ones;
+    None: the scenario's ``outputs.keep_replicas``, 10 where it has none); every replica is in run.h5.
     `on_chunk` is called after each finished chunk of replicas is stored.
     """
     check_run_arguments(replicas=replicas, seed=seed, executor=executor if isinstance(executor, str) else "dask",
                         workers=workers, chunk=chunk)
     if progress is None:
         progress = sys.stderr.isatty()
+    if keep is None:
+        keep = getattr(scenario.outputs, "keep_replicas", DEFAULT_KEEP)
     ident = identity(to_dict(scenario), seed, replicas)
     adopt = check_resume(resume, ident) if resume is not None else None
     if out_dir is not None and adopt is None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import gc
 import math
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -28,9 +28,15 @@ PIECES = "pieces"
 MAX_CHUNK = 100  # replicas per task at most: a resumed run loses at most one chunk per worker
 
 
-def run_chunk(scenario: ScenarioConfig, seed: int, replicas: list[int], progress: bool = False) -> list[ReplicaResult]:
-    """The task a pool runs: replicas `replicas` of `scenario`, in that order."""
-    return [run_replica(scenario, seed, i, progress=progress) for i in replicas]
+def run_chunk(scenario: ScenarioConfig, seed: int, replicas: list[int], progress: bool = False,
+              full_below: int | None = None) -> list[ReplicaResult]:
+    """The task a pool runs: replicas `replicas` of `scenario`, in that order. With `full_below`, replicas
+    from that one on come back with their KPIs only (no events, no series): what a driver that stores
+    nothing keeps of them, so the rest never crosses the wire."""
+    results = (run_replica(scenario, seed, i, progress=progress) for i in replicas)
+    if full_below is None:
+        return list(results)
+    return [r if r.replica < full_below else replace(r, events=r.events[:0], series={}) for r in results]
 
 
 def chunk_size(todo: int, workers: int) -> int:
@@ -99,7 +105,8 @@ def run_streamed(scenario: ScenarioConfig, *, replicas: int, seed: int, pool, st
     if staging is not None:
         (staging / PIECES).mkdir(exist_ok=True)
     with bar:
-        for _i, results in pool.imap(run_chunk, [(scenario, seed, t, serial_years) for t in tasks]):
+        full_below = keep if staging is None else None  # pieces need every replica whole
+        for _i, results in pool.imap(run_chunk, [(scenario, seed, t, serial_years, full_below) for t in tasks]):
             if staging is not None:
                 write_piece(_piece_path(staging, results), results)
             streamed.add(results)

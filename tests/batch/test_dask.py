@@ -2,6 +2,7 @@
 Same seed, same KPI table on every executor, worker count and chunking."""
 
 import os
+import re
 import signal
 import socket
 import threading
@@ -45,6 +46,17 @@ def test_same_seed_same_kpi_table_on_serial_processes_and_dask_with_1_and_2_work
         for name in a.series:
             np.testing.assert_array_equal(a.series[name], b.series[name])
     assert not same_table(serial.kpis, run(sc, replicas=8, seed=6).kpis)
+
+
+def test_a_progress_bar_on_dask_counts_replicas_with_rate_and_time_left(client, capsys):
+    result = run(tiny(), replicas=6, seed=5, executor=client, chunk=1, progress=True, keep=2)
+    err = capsys.readouterr().err
+    assert "6/6" in err, err
+    assert re.search(r"\d(replica/s|s/replica)", err), err  # the rate
+    assert re.search(r"<\d\d:\d\d", err), err  # the time left
+    # the first `keep` replicas come back whole, the rest as KPIs only
+    assert [r.replica for r in result.replicas] == [0, 1] and result.kpis["availability"].shape == (6,)
+    assert set(result.replicas[1].series) == set(run(tiny(), replicas=1, seed=5).replicas[0].series) != set()
 
 
 def test_a_worker_killed_mid_batch_costs_time_not_results(client, tmp_path):
