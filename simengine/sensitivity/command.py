@@ -55,6 +55,8 @@ def configure(plain: dict):
     if engine:
         name_problems, params = _parameter_problems(plain["parameters"], settings, plain_scenario)
         problems += name_problems + _kpi_problems(plain.get("kpis"))
+    if settings is None:  # the settings' own cross-field rules ran only if every field built: say this one anyway
+        problems += _samples_problems(plain.get("samples"))
     if problems:
         raise ConfigError(problems)
     if not engine:
@@ -79,8 +81,19 @@ def _parameter_problems(raw: dict, settings: SensitivitySettings | None, plain_s
             except (ConfigError, TypeError):
                 built = SobolParameter(0.0, 1.0)  # its own problems are reported by the settings; here only the name
         found = resolve(name, built, plain_scenario)
-        (problems if isinstance(found, Problem) else params).append(found)
+        if isinstance(found, Problem):
+            problems.append(Problem(found.field, spec, found.rule))  # as the user wrote it
+        else:
+            params.append(found)
     return problems, params
+
+
+def _samples_problems(samples) -> list[Problem]:
+    try:
+        build(SensitivitySettings, {"samples": samples, "model": "ishigami"})
+    except ConfigError as err:
+        return [p for p in err.problems if p.field == "samples" and "power of 2" in p.rule]
+    return []
 
 
 def _kpi_problems(kpis) -> list[Problem]:

@@ -177,6 +177,7 @@ def bound_problems(plain_scenario: Mapping, params: list[Parameter]) -> list[Pro
     for p in params:
         for end in ("lower", "upper"):
             value = getattr(p.spec, end)
+            value = int(value) if p.integer else value
             try:
                 build(ScenarioConfig, with_values(plain_scenario, [p], [value]))
             except ConfigError as err:
