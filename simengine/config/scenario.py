@@ -261,8 +261,8 @@ class ReplacementConfig:
     restarts at every replacement, preventive or after a failure). block: every
     selected component of every asset is replaced at each multiple of
     `interval_h` of calendar time, whatever its age. A replacement that falls
-    due stops its asset until the crew has done it; a failed component is
-    replaced by its corrective repair.
+    due is planned work: the asset runs until the crew is on site and is down
+    while it works; a failed component is replaced by its corrective repair.
     """
 
     kind: str = spec("none", choices=REPLACEMENT_KINDS)

@@ -172,13 +172,13 @@ class Fleet:
                 block += 1
 
     def _preventive(self, i: int, comp: ComponentFailure, plan: ReplacementPlan, work_h: float):
-        """Generator: replace `comp` of asset i before it fails; the asset stops when the replacement falls due
-        (it does not run on a component past its time) until the crew has fitted a new one."""
+        """Generator: replace `comp` of asset i before it fails. Planned work: the asset runs until the crew is
+        on site (a shift crew comes in its shift) and is down while the new one is fitted; the old component is
+        taken to last that wait, which is hours against lives of thousands."""
         env, log = self.env, self.log.append
         which = float(self.cfg.components.index(comp))
         log((env.now, i, "replacement_due", which))
-        self.go_down(i)
-        done = yield from self.maintenance.perform(PLANNED, work_h, plan.part)
+        done = yield from self.maintenance.perform(PLANNED, work_h, plan.part, on_site=lambda: self.go_down(i))
         if not done:
             return False
         self.preventive_replacements += 1
