@@ -92,8 +92,8 @@ def plot(study: Study, path: Path) -> Path:
         ax.bar(x - 0.2, np.nan_to_num(ind.S1), 0.4, yerr=np.nan_to_num(ind.S1_conf), capsize=3, label="first order S1")
         ax.bar(x + 0.2, np.nan_to_num(ind.ST), 0.4, yerr=np.nan_to_num(ind.ST_conf), capsize=3, label="total ST")
         if exact is not None:
-            ax.plot(x - 0.2, exact["S1"], "k_", markersize=18, mew=2, label="exact")
-            ax.plot(x + 0.2, exact["ST"], "k_", markersize=18, mew=2)
+            ax.plot(x - 0.2, exact["S1"], "rD", markersize=6, label="exact")
+            ax.plot(x + 0.2, exact["ST"], "rD", markersize=6)
         title = f"{kpi}" + (f" (replica noise share {ind.noise_share:.2g})" if np.isfinite(ind.noise_share) else "")
         ax.set_title(title + (f": {ind.note}" if ind.note else ""))
         ax.set_xticks(x, study.names, rotation=15, ha="right")
