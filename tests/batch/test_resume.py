@@ -43,8 +43,13 @@ def every_h5_opens(out_dir: Path) -> None:
             pass
 
 
-def test_kill_9_at_five_random_points_resumes_to_the_uninterrupted_table(tmp_path):
-    expected = run(scenario(), replicas=30, seed=4).kpis
+@pytest.fixture(scope="module")
+def expected() -> dict:
+    """The uninterrupted table of SMALL, computed once for the tests that resume it."""
+    return run(scenario(), replicas=30, seed=4).kpis
+
+
+def test_kill_9_at_five_random_points_resumes_to_the_uninterrupted_table(tmp_path, expected):
     out_dir = tmp_path / "results"
     targets = sorted(random.Random().sample(range(1, 15), 5))  # of 15 chunks
     for target in targets:
@@ -67,7 +72,7 @@ def test_kill_9_at_five_random_points_resumes_to_the_uninterrupted_table(tmp_pat
     assert same_table(expected, data.kpis), targets
 
 
-def test_ctrl_c_keeps_a_resumable_folder_and_says_how_to_resume(tmp_path):
+def test_ctrl_c_keeps_a_resumable_folder_and_says_how_to_resume(tmp_path, expected):
     out_dir = tmp_path / "results"
     proc = start(out_dir)
     wait_until(lambda: pieces(out_dir) or proc.poll() is not None, 120, interval_s=0.02, what="a chunk on disk")
@@ -79,7 +84,7 @@ def test_ctrl_c_keeps_a_resumable_folder_and_says_how_to_resume(tmp_path):
     assert "Traceback" not in err
     assert main(["run", *SMALL, f"out_dir={out_dir}", f"resume={staging}"]) == 0
     (result,) = out_dir.iterdir()
-    assert same_table(run(scenario(), replicas=30, seed=4).kpis, read_run(result / "run.h5").kpis)
+    assert same_table(expected, read_run(result / "run.h5").kpis)
 
 
 def interrupted_run(tmp_path, monkeypatch) -> Path:
