@@ -86,7 +86,7 @@ def _masked(text: str, out_dir: Path) -> str:
 def _output_of(args: list[str], out_dir: Path, capsys) -> str:
     from simengine.cli import main
 
-    extra = [f"out_dir={out_dir}"] if args[0] in ("run", "fatigue", "calibrate") else []
+    extra = [f"out_dir={out_dir}"] if args[0] in ("run", "fatigue", "calibrate", "sensitivity", "optimize") else []
     extra += ["progress=false"] if args[0] == "run" else []
     capsys.readouterr()
     main(args + extra)

@@ -28,6 +28,7 @@ KPIS: dict[str, KpiSpec] = {
     "sensors_stuck": KpiSpec("count", _COUNT),
     "sensors_replaced": KpiSpec("count", _COUNT),
     "work_orders": KpiSpec("count", _COUNT),
+    "preventive_replacements": KpiSpec("count", _COUNT, doc="components replaced before failure (policy.replacement)"),
     "crew_wait_h": KpiSpec("continuous", _HOURS,
                            doc="mean wait of a work order for a crew, those still waiting at the horizon included"),
     "crew_utilisation": KpiSpec("fraction", "1", 0.0, 1.0, "crew hours worked / crew hours available"),

@@ -140,6 +140,7 @@ class Replica:
             "sensors_stuck": float(len(physics.stuck_events)) if physics is not None else 0.0,
             "sensors_replaced": float(insp.sensors_replaced),
             "work_orders": float(maint.work_orders),
+            "preventive_replacements": float(fleet.preventive_replacements),
             "crew_wait_h": maint.wait_h_until(self.horizon_h) / max(maint.work_orders, 1),
             "crew_utilisation": maint.crew_hours / (self.scenario.crews.count * self.horizon_h),
             "maintenance_cost_eur": maintenance_cost,
