@@ -99,7 +99,7 @@ class DaskPool:
         futures = [self.client.submit(fn, *args, pure=False) for args in tasks]
         position = {f.key: i for i, f in enumerate(futures)}
         try:
-            for fut, result in as_completed(futures, with_results=True):
+            for fut, result in as_completed(futures, loop=self.client.loop, with_results=True):
                 yield position[fut.key], result
                 fut.release()  # its result need not stay on the cluster
         finally:
