@@ -93,6 +93,17 @@ def run_variants(scenarios: Sequence[ScenarioConfig], *, replicas: int, seed: in
         (staging / PIECES).mkdir(exist_ok=True)
         done = done_pieces(staging, kpis)
     tasks = variant_tasks(~done, pool.workers, chunk)
+    # The collection after each task would walk every long-lived object (JAX, SciPy: ~0.3 s, ten
+    # small replicas' worth); frozen, they are skipped, and only what the tasks left is collected.
+    gc.freeze()
+    try:
+        return _gather(scenarios, seed, pool, tasks, kpis, done, staging, progress, on_chunk)
+    finally:
+        gc.unfreeze()
+
+
+def _gather(scenarios, seed, pool, tasks, kpis, done, staging, progress, on_chunk) -> dict[str, np.ndarray]:
+    n, replicas = done.shape
     with tqdm(total=n * replicas, initial=int(done.sum()), desc="variants", unit="replica", disable=not progress,
               smoothing=0.1) as bar:
         for k, values in pool.imap(run_kpis, [(scenarios[v], seed, c) for v, c in tasks]):
