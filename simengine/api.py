@@ -30,7 +30,6 @@ from simengine.config.scenario import ScenarioConfig
 from simengine.engine.kpis import KPIS
 
 PLOT_REPLICAS = 500  # the plots draw at most this many replicas, so plotting a large batch fits in memory
-DEFAULT_KEEP = 10  # replicas whose events and series a Run holds, where the scenario does not say
 from simengine.results import ReplicaResult, plot_run, read_run, summarize
 from simengine.results.publish import RESUMABLE, StagedFolder, Terminated
 from simengine.results.store import write_pieces
@@ -119,7 +118,7 @@ def run(scenario: ScenarioConfig, *, replicas: int = 8, seed: int = 0, executor=
     raises `Interrupted`, naming it: ``resume=<that folder>``, or the same call
     again, finishes the batch. `progress`: None shows progress bars when stderr
     is a terminal. `keep`: how many replicas' events and series stay in memory (the first ones;
-    None: the scenario's ``outputs.keep_replicas``, 10 where it has none); every replica is in run.h5.
+    None: the scenario's ``outputs.keep_replicas``); every replica is in run.h5.
     `on_chunk` is called after each finished chunk of replicas is stored.
     """
     check_run_arguments(replicas=replicas, seed=seed, executor=executor if isinstance(executor, str) else "dask",
@@ -127,7 +126,7 @@ def run(scenario: ScenarioConfig, *, replicas: int = 8, seed: int = 0, executor=
     if progress is None:
         progress = sys.stderr.isatty()
     if keep is None:
-        keep = getattr(scenario.outputs, "keep_replicas", DEFAULT_KEEP)
+        keep = scenario.outputs.keep_replicas
     ident = identity(to_dict(scenario), seed, replicas)
     adopt = check_resume(resume, ident) if resume is not None else None
     if out_dir is not None and adopt is None:

@@ -35,6 +35,7 @@ SECTION = README[README.index("## Research experiments"):README.index("## Benchm
 SMALLER = {
     "run": ["replicas=3", "fleet.count=2", "horizon_years=0.5", "plots=false", "progress=false"],
     "sensitivity": ["samples=4", "replicas=1", "fleet.count=2", "horizon_years=0.5", "plots=false", "progress=false"],
+    "fatigue": ["replicas=200", "horizon_years=2", "plots=false", "progress=false"],
     "optimize": ["trials=2", "batch=2", "replicas=2", "fleet.count=2", "horizon_years=0.5", "plots=false",
                  "progress=false"],
 }

@@ -32,12 +32,17 @@ class RunSettings:
     sweep: SweepSettings = spec(default_factory=SweepSettings, doc="what-if sweeps (run -m): the baseline variant")
 
 
-FATIGUE_RUN_KEYS = ("replicas", "seed", "out_dir", "plots")
+FATIGUE_RUN_KEYS = ("replicas", "seed", "executor", "workers", "dask", "chunk", "out_dir", "plots", "progress")
 
 
 @dataclass(frozen=True)
 class FatigueSettings:
     replicas: int = spec(2000, ge=1)
     seed: int = spec(0, ge=0)
+    executor: str = spec("serial", choices=EXECUTOR_CHOICES)
+    workers: int = spec(2, ge=1)
+    dask: DaskSettings = spec(default_factory=DaskSettings)
+    chunk: int | None = spec(None, ge=1, doc="replicas per task; null: one call in serial, a few tasks per worker otherwise")
     out_dir: str = spec("results")
     plots: bool = spec(True)
+    progress: bool | None = spec(None, doc="progress bar; null: when stderr is a terminal")

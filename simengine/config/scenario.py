@@ -307,6 +307,7 @@ class CostConfig:
 class OutputConfig:
     record_assets: int = spec(3, ge=0, doc="assets whose state is kept as time series")
     record_interval_h: float = spec(24.0, gt=0.0)
+    keep_replicas: int = spec(10, ge=0, doc="replicas whose events and series simengine.run returns in memory (all are in run.h5)")
 
 
 @dataclass(frozen=True)

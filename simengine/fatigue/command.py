@@ -70,10 +70,7 @@ def _run_on(pool, cfg, settings, plain, pending, spectrum, run: dict) -> int:
 
 
 def execution(settings: FatigueSettings) -> dict:
-    """Where the batch's replicas are solved: run_fatigue's executor arguments from the run settings.
-    Settings without these keys (`simengine fatigue` before it took them) solve in this process."""
-    dask = getattr(settings, "dask", None)
-    progress = getattr(settings, "progress", None)
-    return {"executor": getattr(settings, "executor", "serial"), "workers": getattr(settings, "workers", 2),
-            "dask_address": getattr(dask, "address", None), "dask_timeout_s": getattr(dask, "timeout_s", 10.0),
-            "chunk": getattr(settings, "chunk", None), "progress": sys.stderr.isatty() if progress is None else progress}
+    """Where the batch's replicas are solved: run_fatigue's executor arguments from the run settings."""
+    progress = sys.stderr.isatty() if settings.progress is None else settings.progress
+    return {"executor": settings.executor, "workers": settings.workers, "dask_address": settings.dask.address,
+            "dask_timeout_s": settings.dask.timeout_s, "chunk": settings.chunk, "progress": progress}
