@@ -15,7 +15,6 @@ all; a resumed sweep counts what the pieces hold as done and runs the rest.
 from __future__ import annotations
 
 import gc
-import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -26,6 +25,7 @@ from simengine.batch.stream import chunk_size, chunks_of
 from simengine.config.scenario import ScenarioConfig
 from simengine.engine.kpis import KPIS
 from simengine.engine.simulation import run_replica
+from simengine.results.publish import atomic_path
 
 PIECES = "pieces"
 
@@ -63,16 +63,8 @@ def done_pieces(staging: Path, kpis: dict[str, np.ndarray]) -> np.ndarray:
 def write_piece(staging: Path, variant: int, replicas: list[int], values: dict[str, np.ndarray]) -> Path:
     """One finished task as a piece file, atomically: a temporary, fsynced, then renamed."""
     path = staging / PIECES / f"variant-{variant:04d}-replicas-{replicas[0]:09d}-{replicas[-1]:09d}.npz"
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        with open(tmp, "wb") as fh:
-            np.savez(fh, variant=variant, replica=np.asarray(replicas), **values)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        np.savez(fh, variant=variant, replica=np.asarray(replicas), **values)
     return path
 
 

@@ -29,6 +29,7 @@ from omegaconf import OmegaConf
 from simengine.calibration.fit import Calibration
 from simengine.calibration.model import OUTPUTS
 from simengine.results.provenance import environment, redact_secrets, to_plain
+from simengine.results.publish import atomic_path
 
 # where a fitted physics parameter lives in a scenario
 SCENARIO_KEYS = {
@@ -76,48 +77,40 @@ def write_calibration(cal: Calibration, path: Path, *, config: dict, extra: dict
     (e.g. the crack filter's track), {group: {name: array}}."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        with h5py.File(tmp, "w") as f:
-            g = f.create_group("calibration")
-            g.create_dataset("names", data=np.array(cal.names, dtype=h5py.string_dtype()))
-            for key in ("values", "sd", "ci_low", "ci_high", "initial", "covariance", "correlation"):
-                g.create_dataset(key, data=getattr(cal, key))
-            w = cal.window
-            g.create_dataset("time_s", data=w.time_s).attrs["units"] = "s"
-            g.create_dataset("load_factor", data=w.load_factor)
-            g.create_dataset("heat_load_factor", data=w.heat_load_factor)  # the model's heating input over each interval
-            g.create_dataset("heat_load_var", data=w.heat_load_var)  # > 0 where it was estimated (missed scans, no counter)
-            g.create_dataset("quantity", data=np.array(OUTPUTS, dtype=h5py.string_dtype()))
-            g.create_dataset("observed", data=w.observed)
-            g.create_dataset("counts", data=w.counts)
-            g.create_dataset("predicted", data=cal.predicted)
-            attrs = {"asset": w.asset, "start_s": w.start_s, "status": cal.status, "message": cal.message,
-                     "evaluations": cal.evaluations, "cost": cal.cost, "dof": cal.dof, "loss": cal.loss,
-                     "residual_variance": cal.residual_variance, "condition_number": cal.condition_number,
-                     "identifiable": cal.identifiable, "confidence": cal.confidence, "seconds": cal.seconds,
-                     "goodness": json.dumps(cal.goodness), "noise_sd": json.dumps(cal.noise_sd),
-                     "warnings": json.dumps(list(cal.warnings)), "excluded": json.dumps(w.excluded),
-                     "input_held": w.input_held, "repeated": w.repeated, "gaps": w.gaps, "gap_s": w.gap_s, "tags": json.dumps(w.tags),
-                     "clock_breaks": w.clock_breaks, "link_gaps": w.link_gaps, "link_gap_s": w.link_gap_s,
-                     "received": w.received, "expected": w.expected}
-            g.attrs.update(attrs)
-            for name, arrays in (extra or {}).items():
-                sub = f.create_group(name)
-                for key, value in arrays.items():
-                    value = np.asarray(value)
-                    if value.dtype.kind in "UO":
-                        value = value.astype(h5py.string_dtype())
-                    sub.create_dataset(key, data=value)
-            prov = f.create_group("provenance")
-            prov.attrs["config"] = json.dumps(redact_secrets(to_plain(config)), default=str)
-            prov.attrs.update(environment())
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+        g = f.create_group("calibration")
+        g.create_dataset("names", data=np.array(cal.names, dtype=h5py.string_dtype()))
+        for key in ("values", "sd", "ci_low", "ci_high", "initial", "covariance", "correlation"):
+            g.create_dataset(key, data=getattr(cal, key))
+        w = cal.window
+        g.create_dataset("time_s", data=w.time_s).attrs["units"] = "s"
+        g.create_dataset("load_factor", data=w.load_factor)
+        g.create_dataset("heat_load_factor", data=w.heat_load_factor)  # the model's heating input over each interval
+        g.create_dataset("heat_load_var", data=w.heat_load_var)  # > 0 where it was estimated (missed scans, no counter)
+        g.create_dataset("quantity", data=np.array(OUTPUTS, dtype=h5py.string_dtype()))
+        g.create_dataset("observed", data=w.observed)
+        g.create_dataset("counts", data=w.counts)
+        g.create_dataset("predicted", data=cal.predicted)
+        attrs = {"asset": w.asset, "start_s": w.start_s, "status": cal.status, "message": cal.message,
+                 "evaluations": cal.evaluations, "cost": cal.cost, "dof": cal.dof, "loss": cal.loss,
+                 "residual_variance": cal.residual_variance, "condition_number": cal.condition_number,
+                 "identifiable": cal.identifiable, "confidence": cal.confidence, "seconds": cal.seconds,
+                 "goodness": json.dumps(cal.goodness), "noise_sd": json.dumps(cal.noise_sd),
+                 "warnings": json.dumps(list(cal.warnings)), "excluded": json.dumps(w.excluded),
+                 "input_held": w.input_held, "repeated": w.repeated, "gaps": w.gaps, "gap_s": w.gap_s, "tags": json.dumps(w.tags),
+                 "clock_breaks": w.clock_breaks, "link_gaps": w.link_gaps, "link_gap_s": w.link_gap_s,
+                 "received": w.received, "expected": w.expected}
+        g.attrs.update(attrs)
+        for name, arrays in (extra or {}).items():
+            sub = f.create_group(name)
+            for key, value in arrays.items():
+                value = np.asarray(value)
+                if value.dtype.kind in "UO":
+                    value = value.astype(h5py.string_dtype())
+                sub.create_dataset(key, data=value)
+        prov = f.create_group("provenance")
+        prov.attrs["config"] = json.dumps(redact_secrets(to_plain(config)), default=str)
+        prov.attrs.update(environment())
     return path
 
 

@@ -12,7 +12,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from simengine.config.run import EXECUTOR_CHOICES, DaskSettings
+from simengine.config.run import Execution
 from simengine.config.validate import spec
 from simengine.engine.kpis import KPIS
 
@@ -82,7 +82,7 @@ def parse_constraint(text: str) -> Constraint | str:
 
 
 @dataclass(frozen=True)
-class OptimizeSettings:
+class OptimizeSettings(Execution):
     variables: dict[str, Variable] = spec(default_factory=dict,
                                           doc="dotted scenario key (list items by index or name) -> its range")
     objective: str = spec("total_cost_eur", choices=tuple(KPIS), doc="the KPI whose mean is optimised")
@@ -93,13 +93,6 @@ class OptimizeSettings:
                                    "part of the search, so the same on every executor")
     replicas: int = spec(8, ge=2, doc="replicas per trial; every trial runs the same replica seeds")
     seed: int = spec(0, ge=0, doc="seeds the replicas and the sampler")
-    executor: str = spec("serial", choices=EXECUTOR_CHOICES)
-    workers: int = spec(2, ge=1)
-    dask: DaskSettings = spec(default_factory=DaskSettings)
-    chunk: int | None = spec(None, ge=1, doc="replicas per task; null: a few tasks per worker")
-    out_dir: str = spec("results")
-    plots: bool = spec(True)
-    progress: bool | None = spec(None, doc="progress bar; null: when stderr is a terminal")
 
     def check(self):
         problems = []

@@ -18,9 +18,10 @@ class DaskSettings:
 
 
 @dataclass(frozen=True)
-class RunSettings:
-    replicas: int = spec(8, ge=1)
-    seed: int = spec(0, ge=0)
+class Execution:
+    """Where a job's replicas run and where its results go: the keys that run, fatigue, sensitivity
+    and optimize share (each job's settings class adds its own)."""
+
     executor: str = spec("serial", choices=EXECUTOR_CHOICES)
     workers: int = spec(2, ge=1)
     dask: DaskSettings = spec(default_factory=DaskSettings)
@@ -28,6 +29,12 @@ class RunSettings:
     out_dir: str = spec("results")
     plots: bool = spec(True)
     progress: bool | None = spec(None, doc="progress bars; null: when stderr is a terminal")
+
+
+@dataclass(frozen=True)
+class RunSettings(Execution):
+    replicas: int = spec(8, ge=1)
+    seed: int = spec(0, ge=0)
     resume: str | None = spec(None, doc="the .<name>.partial-<pid> folder of an interrupted run to finish")
     sweep: SweepSettings = spec(default_factory=SweepSettings, doc="what-if sweeps (run -m): the baseline variant")
 
@@ -36,13 +43,6 @@ FATIGUE_RUN_KEYS = ("replicas", "seed", "executor", "workers", "dask", "chunk", 
 
 
 @dataclass(frozen=True)
-class FatigueSettings:
+class FatigueSettings(Execution):
     replicas: int = spec(2000, ge=1)
     seed: int = spec(0, ge=0)
-    executor: str = spec("serial", choices=EXECUTOR_CHOICES)
-    workers: int = spec(2, ge=1)
-    dask: DaskSettings = spec(default_factory=DaskSettings)
-    chunk: int | None = spec(None, ge=1, doc="replicas per task; null: one call in serial, a few tasks per worker otherwise")
-    out_dir: str = spec("results")
-    plots: bool = spec(True)
-    progress: bool | None = spec(None, doc="progress bar; null: when stderr is a terminal")

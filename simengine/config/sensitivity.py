@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from simengine.config.run import EXECUTOR_CHOICES, DaskSettings
+from simengine.config.run import EXECUTOR_CHOICES, Execution
 from simengine.config.validate import spec
 
 DISTRIBUTIONS = ("uniform", "loguniform", "triangular", "truncnormal")
@@ -57,7 +57,7 @@ class SobolParameter:
 
 
 @dataclass(frozen=True)
-class SensitivitySettings:
+class SensitivitySettings(Execution):
     model: str = spec("engine", choices=MODELS, doc="engine: the scenario; ishigami: the closed-form test function")
     parameters: dict[str, SobolParameter] = spec(default_factory=dict, doc="dotted scenario key -> range")
     kpis: tuple[str, ...] = spec(default_factory=lambda: ("total_cost_eur",), doc="KPIs to explain")
@@ -66,13 +66,7 @@ class SensitivitySettings:
     seed: int = spec(0, ge=0)
     resamples: int = spec(1000, ge=10, doc="bootstrap resamples for the confidence intervals")
     confidence: float = spec(0.95, gt=0.0, lt=1.0)
-    executor: str = spec("processes", choices=EXECUTOR_CHOICES)
-    workers: int = spec(2, ge=1)
-    dask: DaskSettings = spec(default_factory=DaskSettings)
-    chunk: int | None = spec(None, ge=1, doc="replicas per task; null: a few tasks per worker")
-    out_dir: str = spec("results")
-    plots: bool = spec(True)
-    progress: bool | None = spec(None, doc="progress bar; null: when stderr is a terminal")
+    executor: str = spec("processes", choices=EXECUTOR_CHOICES)  # a study is many small runs: a pool by default
 
     def check(self):
         problems = []

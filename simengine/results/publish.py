@@ -204,6 +204,23 @@ class StagedFolder:
         return self.final
 
 
+@contextmanager
+def atomic_path(path: Path):
+    """A temporary name beside `path` to write a file under; once the block ends, the file is fsynced and
+    renamed to `path` in one step, so a reader or a crash sees the old file or the whole new one.
+    Any error (or Ctrl-C) in the block removes the temporary."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        yield tmp
+        with open(tmp, "rb+") as fh:  # without it a crash right after the rename can leave an empty file
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:

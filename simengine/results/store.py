@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -21,6 +20,7 @@ import h5py
 import numpy as np
 from omegaconf import OmegaConf
 
+from simengine.results.publish import atomic_path
 from simengine.results.provenance import environment, package_version, redact_secrets, to_plain
 from simengine.results.summary import KpiSpec, summarize
 
@@ -119,15 +119,8 @@ def write_pieces(path: Path, *, config: dict, seed: int, pieces: list[Path],
 @contextmanager
 def _atomic_h5(path: Path):
     """An HDF5 file written under a temporary name, fsynced and renamed to `path`; removed on any error."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        with h5py.File(tmp, "w") as f:
-            yield f
-        _fsync(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+        yield f
 
 
 def _write(path: Path, config: dict, seed: int, index: ChunkIndex, load, units, tables, summary_kpis, specs) -> Path:
@@ -458,12 +451,6 @@ def _compression(shape: tuple[int, ...], always: bool = False) -> dict:
 def _int_attr(value: int) -> np.int64 | str:
     value = int(value)
     return np.int64(value) if -(2**63) <= value < 2**63 else str(value)
-
-
-def _fsync(path: Path) -> None:
-    # Without it a crash right after os.replace can leave an empty file under the final name.
-    with open(path, "rb+") as fh:
-        os.fsync(fh.fileno())
 
 
 def read_run(path: Path, max_replicas: int | None = None) -> RunData:

@@ -15,7 +15,6 @@ fsynced and renamed, so it is whole or absent.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -25,6 +24,7 @@ import numpy as np
 from omegaconf import OmegaConf
 
 from simengine.engine.kpis import KPIS
+from simengine.results.publish import atomic_path
 from simengine.results.provenance import environment, package_version, redact_secrets, to_plain
 from simengine.sweep.compare import Comparison
 
@@ -62,20 +62,12 @@ def override_columns(variants: list[Variant]) -> dict[str, np.ndarray]:
 def write_sweep(path: Path, *, variants: list[Variant], kpis: dict[str, np.ndarray], comparison: Comparison,
                 seed: int, settings: dict) -> Path:
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        with h5py.File(tmp, "w") as f:
-            _write_root(f, seed, kpis, comparison)
-            _write_provenance(f.create_group("provenance"), variants, settings)
-            columns = override_columns(variants)
-            _write_kpis(f.create_group("kpi", track_order=True), variants, kpis, columns)
-            _write_comparison(f.create_group("comparison", track_order=True), variants, comparison, columns)
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+        _write_root(f, seed, kpis, comparison)
+        _write_provenance(f.create_group("provenance"), variants, settings)
+        columns = override_columns(variants)
+        _write_kpis(f.create_group("kpi", track_order=True), variants, kpis, columns)
+        _write_comparison(f.create_group("comparison", track_order=True), variants, comparison, columns)
     return path
 
 
