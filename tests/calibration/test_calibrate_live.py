@@ -32,7 +32,7 @@ NEW_WELD_CRACK_M = 3.0e-4  # the scenario's median flaw, which the calibration a
 
 
 @pytest.fixture(scope="module")
-def live_jobs(tmp_path_factory):
+def live_jobs(tmp_path_factory, twins):
     scenario = one_percent_noise(per_asset=4)
     temps = [t.name for t in PhysicsSource(scenario, [0]).tagmap().tags if t.quantity == "temperature_C"]
     truth = ",".join(f"{k}:{v}" for k, v in TRUTH.items())
@@ -48,7 +48,7 @@ def live_jobs(tmp_path_factory):
                                         # is the answer, the refusal of a short collection in test_link_failures
                                         "min_coverage": 0.0,
                                         "plots": False, "fit": {"confidence": 0.99}}) for protocol in ports]
-        jobs = dict(zip(ports, run_clients(cfgs, scenario)))
+        jobs = dict(zip(ports, run_clients(cfgs, scenario, twins)))
     return jobs
 
 

@@ -21,7 +21,7 @@ TRUE_C, CRACK0, HOUR = 4.0e-11, 0.008, 3600.0
 
 
 @pytest.fixture(scope="module")
-def tracked(tmp_path_factory):
+def tracked(tmp_path_factory, twins):
     scenario = thinned(per_asset=4)
     out = tmp_path_factory.mktemp("track")
     with served_plc(scenario, tmp_path_factory.mktemp("conf"), "serve.rate_hz=100", f"serve.time_factor={100 * HOUR}",
@@ -34,7 +34,7 @@ def tracked(tmp_path_factory):
             "min_coverage": 0.0, "out_dir": str(out / protocol), "fit": {"parameters": ["vibration_rms0"]},
             "continuous": {"enabled": True, "window_s": 3 * 86400.0, "refit_every_s": 86400.0, "feature_s": HOUR,
                            "initial_crack_m": 0.0096, "initial_crack_sd_m": 0.002}}) for protocol in ports]
-        jobs = dict(zip(ports, run_clients(cfgs, scenario)))
+        jobs = dict(zip(ports, run_clients(cfgs, scenario, twins)))
     return scenario, jobs
 
 
