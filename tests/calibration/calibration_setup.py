@@ -55,6 +55,12 @@ def write_scenario(scenario, conf_root):
     return path
 
 
+def first_rows(recording, n: int):
+    """The recording's first n rows (its readings, their times and qualities)."""
+    return dataclasses.replace(recording, time_s=recording.time_s[:n], values=recording.values[:n],
+                               quality=recording.quality[:n])
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -7,29 +7,26 @@ import dataclasses
 import numpy as np
 import pytest
 
-from calibration_setup import TRUTH, one_percent_noise
+from calibration_setup import TRUTH, first_rows
 from simengine.calibration import FitSpec, fit
 from simengine.calibration.clock import ClockJoin
 from simengine.calibration.job import baseline, window_of
 from simengine.calibration.report import summary_text
-from simengine.calibration.sources import record_virtual
 from simengine.config import ConfigError, build
 from simengine.config.calibrate import CalibrateConfig
 from simengine.plc.readings import ReadingBlock
 from simengine.plc.recorder import Recorder, read_recording
-from simengine.plc.virtual_plc import CLOCK, LOAD_COUNTER, PhysicsSource
+from simengine.plc.virtual_plc import CLOCK, LOAD_COUNTER
 
 THERMAL = ("thermal_tau_s", "thermal_resistance_K_per_W", "ambient_C", "initial_temp_C")
 RESTART_AT, DOWN_S = 1500, 30  # the PLC restarts after 1500 s and is down for 30 s
 
 
 @pytest.fixture(scope="module")
-def plc(tmp_path_factory):
+def plc(hour_of_seed_8):
     """An hour of 1 Hz readings of the virtual PLC (1 % noise), the tag map, and the scenario."""
-    sc = one_percent_noise()
-    src = PhysicsSource(sc, [0], seed=8, true_params=TRUTH, initial_crack_m=3e-4)
-    rec = record_virtual(src, tmp_path_factory.mktemp("clock") / "plain.h5", duration_s=3600, rate_hz=1.0)
-    return sc, src.tagmap(), rec
+    sc, tagmap, rec = hour_of_seed_8
+    return sc, tagmap, first_rows(rec, 3600)
 
 
 def rerecord(path, tagmap, rec, rows, values):

@@ -10,17 +10,15 @@ import sys
 import time
 
 import pytest
-from calibration_setup import free_port, one_percent_noise, served_plc, thinned
+from calibration_setup import first_rows, free_port, served_plc, thinned
 from pace import deadline, wait_until
 
 from simengine.calibration.coverage import check_coverage
 from simengine.calibration.job import fit_spec, window_of
-from simengine.calibration.sources import record_virtual
 from simengine.cli import main
 from simengine.config import ConfigError, build
 from simengine.config.calibrate import CalibrateConfig
 from simengine.plc.recorder import read_recording
-from simengine.plc.virtual_plc import PhysicsSource
 
 
 def calibrating(*args, conf):
@@ -73,10 +71,9 @@ def test_a_refused_port_ends_at_once_naming_host_and_port(tmp_path, capsys):
 
 
 @pytest.fixture(scope="module")
-def hour(tmp_path_factory):
-    sc = one_percent_noise()
-    src = PhysicsSource(sc, [0], seed=8, initial_crack_m=3e-4)
-    return sc, record_virtual(src, tmp_path_factory.mktemp("hour") / "readings.h5", duration_s=3600, rate_hz=1.0)
+def hour(hour_of_seed_8):
+    sc, _, rec = hour_of_seed_8
+    return sc, first_rows(rec, 3600)
 
 
 def test_coverage_between_min_coverage_and_ninety_percent_warns(hour):

@@ -12,25 +12,22 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from calibration_setup import TRUTH, one_percent_noise
+from calibration_setup import TRUTH
 from simengine.calibration import FitSpec, align, fit, predict, tag_gains, tags_of
 from simengine.calibration.job import baseline
-from simengine.calibration.sources import record_virtual
 from simengine.calibration.heating import load_over_gaps
 from simengine.config import ConfigError
 from simengine.plc.readings import Quality
-from simengine.plc.virtual_plc import LOAD_COUNTER, PhysicsSource
+from simengine.plc.virtual_plc import LOAD_COUNTER
 
 THERMAL = ("thermal_tau_s", "thermal_resistance_K_per_W", "ambient_C", "initial_temp_C")
 
 
 @pytest.fixture(scope="module")
-def readings(tmp_path_factory):
+def readings(hour_of_seed_8):
     """An hour and a bit of 1 Hz readings (1 % noise) with the load counter, and which rows a poller
     missing a quarter of the scans at random would have caught."""
-    sc = one_percent_noise()
-    src = PhysicsSource(sc, [0], seed=8, true_params=TRUTH, initial_crack_m=3e-4)
-    rec = record_virtual(src, tmp_path_factory.mktemp("missed") / "readings.h5", duration_s=3700, rate_hz=1.0)
+    sc, _, rec = hour_of_seed_8
     caught = np.flatnonzero(np.random.default_rng(3).random(3600) >= 0.25) + 100
     return sc, rec, caught
 
@@ -144,7 +141,22 @@ def test_a_counter_in_hours_reads_the_same_and_one_in_energy_units_is_refused(re
         tag_gains(in_kwh, sc.fleet.sensors)
 
 
-def test_without_a_counter_the_intervals_carry_the_estimated_heating(readings):
+def fits_of(draws, w, base, names, truth):
+    """Each draw's fit: readings simulated from the model over window `w` with the draw's heating load and
+    temperature noise; (values, sd, how many times the estimated heating widens the sd) of τ and R."""
+    values, sds, widened = [], [], []
+    for heating, noise in draws:
+        observed = w.observed.copy()
+        observed[0] = np.asarray(predict(truth, names, base, w.dt_s, w.load_factor, heating))[0] + noise
+        cal = fit(dataclasses.replace(w, observed=observed), FitSpec(names), base)
+        values.append(cal.values[:2])
+        sds.append(cal.sd[:2])
+        widened.append([float(next(x for x in cal.warnings if "widens" in x).split(f"{n} ×")[1].split(",")[0])
+                        for n in names[:2]])
+    return np.array(values), np.array(sds), np.array(widened)
+
+
+def test_without_a_counter_the_intervals_carry_the_estimated_heating(readings, twins):
     """Monte Carlo: readings simulated from the model with the hidden loads drawn where the gaps hide
     them (the change after any missed scan alike) and fresh noise; the estimates scatter as widely as
     the reported sd says, and far more widely than the sd would without the estimate's variance."""
@@ -159,18 +171,14 @@ def test_without_a_counter_the_intervals_carry_the_estimated_heating(readings):
     hidden = w.heat_load_var > 0
     sigma = 0.3 / np.sqrt(np.maximum(w.counts[0], 1))  # 1 % of 30 K per tag
     rng = np.random.default_rng(11)
-    estimates, sds, widened = [], [], []
+    draws = []
     for _ in range(80):
         still_before = np.floor(rng.random(w.n) * m)  # of the m - 1 hidden loads, how many before the change
         heating = np.where(hidden, (after + still_before * before + (m - 1 - still_before) * after) / m, w.heat_load_factor)
-        temperature = np.asarray(predict(truth, names, base, w.dt_s, w.load_factor, heating))[0]
-        observed = w.observed.copy()
-        observed[0] = temperature + sigma * rng.standard_normal(w.n)
-        cal = fit(dataclasses.replace(w, observed=observed), FitSpec(names), base)
-        estimates.append(cal.values[:2])
-        sds.append(cal.sd[:2])
-        widened.append([float(next(x for x in cal.warnings if "widens" in x).split(f"{n} ×")[1].split(",")[0])
-                        for n in names[:2]])
+        draws.append((heating, sigma * rng.standard_normal(w.n)))
+    # the same 80 draws as one process would fit, shared out over the twin processes
+    halves = twins.map(fits_of, (draws[:40], draws[40:]), (w, w), (base, base), (names, names), (truth, truth))
+    estimates, sds, widened = (np.concatenate(k) for k in zip(*halves))
     spread, reported = np.std(estimates, axis=0, ddof=1), np.median(sds, axis=0)
     unwidened = reported / np.median(widened, axis=0)
     # 80 draws give the spread to ±8 % (1 sd); the bounds are about 3 sd of it
