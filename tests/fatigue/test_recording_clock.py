@@ -25,30 +25,36 @@ TAG = "sts_crane00.boom_strain.0"
 FACTOR = 60.0
 
 
-def record(path, *, clock=lambda t_s, k: t_s, with_clock=True, n=3600):
-    """n one-second scans of crane 0 that arrive FACTOR times faster than the PLC's clock runs."""
+@pytest.fixture(scope="module")
+def scans():
+    """3600 one-second scans of crane 0 (seed 2) and its tag map: the virtual PLC stepped once for the module."""
     src = PhysicsSource(simengine.load_scenario("crane_fleet", {"fleet.count": 1}), [0], seed=2)
-    tagmap = src.tagmap()
+    return src.tagmap(), np.array([src.step(1.0) for _ in range(3600)])
+
+
+def record(scans, path, *, clock=lambda t_s, k: t_s, with_clock=True, n=3600):
+    """The first n of the scans, arriving FACTOR times faster than the PLC's clock runs."""
+    tagmap, values = scans
     if not with_clock:
         tagmap = dataclasses.replace(tagmap, tags=tagmap.tags[:-1])  # the clock is the last tag
     with Recorder(path, tagmap, flush_interval_s=5.0) as rec:
         for k in range(n):
-            v = src.step(1.0)
+            v = values[k].copy()
             v[-1] = clock(v[-1], k)
             v = v if with_clock else v[:-1]
             rec.append(ReadingBlock(1.7e9 + k / FACTOR, np.arange(v.size), v, np.isnan(v).astype(np.uint8)))
     return path
 
 
-def test_span_follows_the_plc_clock_not_arrival(tmp_path):
-    spec = spectrum_from_hdf5(record(tmp_path / "fast.h5"), TAG, youngs_modulus_MPa=210000.0)
+def test_span_follows_the_plc_clock_not_arrival(scans, tmp_path):
+    spec = spectrum_from_hdf5(record(scans, tmp_path / "fast.h5"), TAG, youngs_modulus_MPa=210000.0)
     assert spec.block_h == pytest.approx(1.0, rel=1e-9)  # 3600 one-second scans, not 60 s of arrivals
     assert spec.recorded_h == pytest.approx(1.0, rel=1e-9)
     assert spec.time_base.startswith("PLC scan clock (sts_crane.plc_clock_s")
 
 
-def test_a_clock_that_restarts_is_summed_over_its_segments(tmp_path):
-    restarted = record(tmp_path / "restart.h5", clock=lambda t_s, k: t_s if k < 2000 else t_s - 1990.0)
+def test_a_clock_that_restarts_is_summed_over_its_segments(scans, tmp_path):
+    restarted = record(scans, tmp_path / "restart.h5", clock=lambda t_s, k: t_s if k < 2000 else t_s - 1990.0)
     spec = spectrum_from_hdf5(restarted, TAG, youngs_modulus_MPa=210000.0)
     assert spec.block_h == pytest.approx(1.0, rel=1e-9)  # last - first would say 1610 s
     assert "1 clock restart(s) bridged" in spec.time_base
@@ -60,9 +66,9 @@ def test_clock_span_sums_advances_and_ignores_repeated_scans():
     assert clock_span_s(np.array([0.0, 1.0, 2.0, 602.0, 603.0])) == (5.0, 0, 1, 599.0)  # the link was down
 
 
-def test_a_gap_in_the_readings_does_not_dilute_the_load(tmp_path):
+def test_a_gap_in_the_readings_does_not_dilute_the_load(scans, tmp_path):
     """Ten minutes without strain readings (a sensor or link down): the cycles seen are not spread over them."""
-    whole = record(tmp_path / "whole.h5")
+    whole = record(scans, tmp_path / "whole.h5")
     with h5py.File(whole, "a") as f:
         g = f["recording"]
         col = [t.decode() if isinstance(t, bytes) else t for t in g["tag"][:]].index(TAG)
@@ -74,15 +80,15 @@ def test_a_gap_in_the_readings_does_not_dilute_the_load(tmp_path):
     assert "1 gap(s) without readings, 600 s, not counted" in spec.time_base
 
 
-def test_without_a_clock_tag_arrival_time_is_used_and_said(tmp_path, capsys):
-    path = record(tmp_path / "noclock.h5", with_clock=False)
+def test_without_a_clock_tag_arrival_time_is_used_and_said(scans, tmp_path, capsys):
+    path = record(scans, tmp_path / "noclock.h5", with_clock=False)
     spec = spectrum_from_hdf5(path, TAG, youngs_modulus_MPa=210000.0)
     assert spec.block_h == pytest.approx(1.0 / FACTOR, rel=1e-6)
     assert spec.time_base.startswith("arrival time (no clock tag in the recording")
 
 
-def test_fatigue_summary_and_file_say_the_time_base(tmp_path, capsys):
-    path = record(tmp_path / "fast.h5")
+def test_fatigue_summary_and_file_say_the_time_base(scans, tmp_path, capsys):
+    path = record(scans, tmp_path / "fast.h5")
     code = main(["fatigue", "replicas=100", "horizon_years=5", "plots=false", "load.source=hdf5",
                  f"load.hdf5.path={path}", f"load.hdf5.variable={TAG}", f"out_dir={tmp_path / 'out'}"])
     out = capsys.readouterr().out
@@ -95,8 +101,8 @@ def test_fatigue_summary_and_file_say_the_time_base(tmp_path, capsys):
     assert provenance["load_time_base"]["recorded_h"] == pytest.approx(1.0, rel=1e-9)
 
 
-def test_a_recording_shorter_than_one_load_cycle_is_refused(tmp_path, capsys):
-    path = record(tmp_path / "short.h5", n=3)
+def test_a_recording_shorter_than_one_load_cycle_is_refused(scans, tmp_path, capsys):
+    path = record(scans, tmp_path / "short.h5", n=3)
     code = main(["fatigue", "replicas=10", "load.source=hdf5", f"load.hdf5.path={path}", f"load.hdf5.variable={TAG}",
                  f"out_dir={tmp_path / 'out'}"])
     err = capsys.readouterr().err

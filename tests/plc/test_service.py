@@ -23,6 +23,12 @@ async def listening(servers, quiet_s=10.0):
         await asyncio.sleep(0.01)
 
 
+async def stopped(serving):
+    """The serving task ended once the recording has ended: its duration only has to outlast the recording."""
+    serving.cancel()
+    await asyncio.gather(serving, return_exceptions=True)
+
+
 @pytest.fixture(scope="module")
 def source_factory():
     sc = simengine.load_scenario("crane_fleet", {"fleet.count": 2})
@@ -48,7 +54,7 @@ def test_serve_and_record_over_modbus_with_nan_and_restart_faults(source_factory
         rec_cfg = build(RecordConfig, {"port": servers[0].port, "rate_hz": 5.0, "duration_s": record_s,
                                        "flush_interval_s": 0.2})
         await record_modbus(tagmap, rec_cfg, path, {"note": "test"})
-        await task
+        await stopped(task)
 
     asyncio.run(run())
     r = read_recording(path)
@@ -84,7 +90,7 @@ def test_serve_and_record_over_opcua(source_factory, tmp_path):
         rec_cfg = build(RecordConfig, {"protocol": "opcua", "duration_s": 4.0, "flush_interval_s": 0.5})
         await record_opcua(tagmap, rec_cfg, path, {}, client_config=OpcUaClientConfig(url=servers[0].url,
                                                                                        publishing_interval_ms=250))
-        await task
+        await stopped(task)
 
     asyncio.run(run())
     r = read_recording(path)
