@@ -352,11 +352,9 @@ def test_values_keep_arriving_after_a_server_process_restarts():
 
     try:
         back_at, gaps = run(main(), timeout_s=90)
-    finally:
-        stop.set()
+    finally:  # what is tested is over: the server process need not wind down its sessions (3 s)
+        server.terminate()
         server.join(timeout=deadline(10))
-        if server.is_alive():
-            server.terminate()
     failed = np.zeros(n, bool)
     for _, _, b in arrivals:
         failed[b.tags[b.quality == Quality.COMM_FAILURE]] = True
