@@ -120,7 +120,10 @@ def warm_twin() -> None:
         run_job(cfg, thinned(per_asset=4), config={})
 
 
-def twin_processes(count: int = 2) -> ProcessPoolExecutor:
+TWINS = 2  # twin processes: one per live protocol client, one per core of the 2-core machines the suite runs on
+
+
+def twin_processes(count: int = TWINS) -> ProcessPoolExecutor:
     """`count` spawned processes, each started by `warm_twin`; they start now, while the caller goes on
     (serving the PLC, say), and `run_clients` waits for them."""
     pool = ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("spawn"), initializer=warm_twin)
@@ -134,7 +137,7 @@ def run_clients(cfgs, scenario, twins: ProcessPoolExecutor) -> list:
     neither stalls the other's polls."""
     from simengine.calibration.job import run_job
 
-    assert len(cfgs) <= twins._max_workers, "each client needs a process of its own"
+    assert len(cfgs) <= TWINS, "each client needs a process of its own"
     return list(twins.map(partial(run_job, config={}), cfgs, [scenario] * len(cfgs)))
 
 
