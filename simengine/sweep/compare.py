@@ -3,9 +3,9 @@
 Replica i of every variant ran with the same random numbers, so the
 difference ``d_i = x_i(variant) - x_i(baseline)`` pairs two outcomes of the
 same luck, and its spread is the variants' effect alone. The interval of the
-mean difference is the Student t interval on the d_i below
-``intervals.BOOTSTRAP_MIN_N`` pairs and the BCa bootstrap of their mean from
-there on, as for a run's means (a difference has no range, so neither is cut).
+mean difference is the BCa bootstrap of their mean from
+``intervals.BOOTSTRAP_MIN_N`` to ``intervals.BOOTSTRAP_MAX_N`` pairs and the
+Student t interval on the d_i otherwise, as for a run's means (a difference has no range, so neither is cut).
 
 The variance reduction that common random numbers bought: with independent
 seeds the mean difference would have had the variance ``(s_v² + s_b²) / n``,
@@ -60,7 +60,7 @@ def paired_difference(x: np.ndarray, base: np.ndarray) -> Difference:
     if paired == 0.0:
         reduction = math.nan if independent == 0.0 else math.inf
         return Difference(n, mean, mean, mean, IDENTICAL, reduction)
-    if n >= intervals.BOOTSTRAP_MIN_N:
+    if intervals.uses_bootstrap(n):
         (low, high), method = intervals.bootstrap_mean(d), PAIRED_BOOTSTRAP
     else:
         (low, high), method = intervals.student_t(d), PAIRED_T
