@@ -1,1 +1,15 @@
+import pytest
+
 import simengine  # noqa: F401  (turns on float64 in JAX before any test builds arrays)
+
+
+@pytest.fixture(scope="module")
+def client():
+    """A real 2-worker Dask LocalCluster on 127.0.0.1 (processes, one thread each), one per test module."""
+    from distributed import Client, LocalCluster
+
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                           dashboard_address=None)
+    with Client(cluster) as c:
+        yield c
+    cluster.close()

@@ -8,7 +8,6 @@ import socket
 import threading
 
 import numpy as np
-import pytest
 from pace import deadline, wait_until
 
 from simengine.api import load_scenario, run
@@ -21,17 +20,6 @@ def tiny(**over):
 
 def same_table(a: dict, b: dict) -> bool:
     return list(a) == list(b) and all(np.array_equal(a[k], b[k], equal_nan=True) for k in a)
-
-
-@pytest.fixture(scope="module")
-def client():
-    from distributed import Client, LocalCluster
-
-    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                           dashboard_address=None)
-    with Client(cluster) as c:
-        yield c
-    cluster.close()
 
 
 def test_same_seed_same_kpi_table_on_serial_processes_and_dask_with_1_and_2_workers(client):

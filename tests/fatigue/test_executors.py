@@ -26,17 +26,6 @@ def assert_bitwise_equal(a, b):
         assert np.array_equal(x, y, equal_nan=True), name
 
 
-@pytest.fixture(scope="module")
-def client():
-    from distributed import Client, LocalCluster
-
-    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                           dashboard_address=None)
-    with Client(cluster) as c:
-        yield c
-    cluster.close()
-
-
 @pytest.mark.parametrize("kind", ["constant", "finite_width"])
 def test_dask_with_two_workers_is_bitwise_the_serial_batch_whatever_the_chunking(client, kind):
     cfg = config(kind)

@@ -2,7 +2,6 @@
 and gives the table a serial sweep gives."""
 
 import numpy as np
-import pytest
 
 import simengine.sweep.run as sweep_run
 from simengine.api import load_scenario
@@ -14,17 +13,6 @@ def variants():
     over = {"fleet.count": 1, "horizon_years": 0.1, "policy.inspection.interval_h": 200}
     return [Variant(f"policy.kind={kind}", {"policy.kind": kind},
                     load_scenario("crane_fleet", {**over, "policy.kind": kind})) for kind in ("corrective", "scheduled")]
-
-
-@pytest.fixture(scope="module")
-def client():
-    from distributed import Client, LocalCluster
-
-    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                           dashboard_address=None)
-    with Client(cluster) as c:
-        yield c
-    cluster.close()
 
 
 class RecordingDaskPool(DaskPool):
