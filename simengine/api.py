@@ -17,22 +17,22 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
 from omegaconf import OmegaConf
 
-from simengine.batch.pools import open_pool
-from simengine.batch.resume import check_resume, find_unfinished, identity, write_manifest
-from simengine.batch.stream import PIECES, done_replicas, iter_kept, pieces, run_streamed
 from simengine.config import ConfigError, Problem, build, to_dict
 from simengine.config.run import RunSettings
 from simengine.config.scenario import ScenarioConfig
-from simengine.engine.kpis import KPIS
+
+# JAX, the engine, HDF5 and plotting load inside the functions that run a batch, not here: a
+# configuration mistake is reported, and `import simengine` returns, before any of them is imported.
+if TYPE_CHECKING:
+    import numpy as np
+
+    from simengine.results import ReplicaResult
 
 PLOT_REPLICAS = 500  # the plots draw at most this many replicas, so plotting a large batch fits in memory
-from simengine.results import ReplicaResult, plot_run, read_run, summarize
-from simengine.results.publish import RESUMABLE, StagedFolder, Terminated
-from simengine.results.store import write_pieces
 
 
 def conf_dir() -> Path:
@@ -86,6 +86,9 @@ class Run:
 
     @property
     def summary(self) -> dict[str, dict]:
+        from simengine.engine.kpis import KPIS
+        from simengine.results import summarize
+
         return summarize(self.kpis, KPIS)
 
 
@@ -123,6 +126,10 @@ def run(scenario: ScenarioConfig, *, replicas: int = 8, seed: int = 0, executor=
     """
     check_run_arguments(replicas=replicas, seed=seed, executor=executor if isinstance(executor, str) else "dask",
                         workers=workers, chunk=chunk)
+    from simengine.batch.pools import open_pool
+    from simengine.batch.resume import check_resume, find_unfinished, identity
+    from simengine.batch.stream import iter_kept, run_streamed
+
     if progress is None:
         progress = sys.stderr.isatty()
     if keep is None:
@@ -149,6 +156,13 @@ def run(scenario: ScenarioConfig, *, replicas: int = 8, seed: int = 0, executor=
 
 def _run_to_folder(scenario, replicas, seed, pool, out_dir, adopt, config, plots, progress, chunk, keep,
                    on_chunk) -> Run:
+    from simengine.batch.resume import identity, write_manifest
+    from simengine.batch.stream import PIECES, done_replicas, iter_kept, pieces, run_streamed
+    from simengine.engine.kpis import KPIS
+    from simengine.results import read_run
+    from simengine.results.publish import RESUMABLE, StagedFolder, Terminated
+    from simengine.results.store import write_pieces
+
     if adopt is not None:
         staged = StagedFolder.adopt(adopt)
     else:
@@ -175,6 +189,13 @@ def _run_to_folder(scenario, replicas, seed, pool, out_dir, adopt, config, plots
         (staging / RESUMABLE).unlink()
         folder = staged.publish()
     return Run(scenario, seed, kept, folder / "run.h5", data.kpis)
+
+
+def plot_run(data, folder: Path) -> list[Path]:
+    """The run's plots into `folder` (matplotlib is imported here, when the first run is plotted)."""
+    from simengine.results import plot_run as draw
+
+    return draw(data, folder)
 
 
 def check_run_arguments(**arguments) -> None:

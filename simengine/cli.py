@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -35,27 +36,18 @@ def compose(config_name: str, overrides: list[str], calibration_section: str | N
     ``calibration=<params.yaml>`` applies that section of a calibrated parameter file first
     (the command line's own overrides still win). `values_after`: dotted key -> value, applied
     last (a sweep variant's values, already parsed)."""
-    from hydra import compose as hydra_compose
-    from hydra import initialize_config_dir
     from hydra.core.override_parser.overrides_parser import OverridesParser
-    from hydra.errors import HydraException, MissingConfigException
-
-    from simengine.api import conf_dir, unknown_scenario
+    from hydra.errors import HydraException
 
     try:
         parsed = OverridesParser.create().parse_overrides(overrides)
     except HydraException as err:
         raise ConfigError([Problem("<command line>", " ".join(overrides), f"not a valid override: {err}")]) from None
-    groups = [o.input_line for o in parsed if o.key_or_group in GROUPS]
+    group_overrides = [o for o in parsed if o.key_or_group in GROUPS]
     values = [o for o in parsed if o.key_or_group not in GROUPS]
-    try:
-        with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3", job_name="simengine"):
-            cfg = hydra_compose(config_name=config_name, overrides=groups)
-    except MissingConfigException:
-        chosen = next((o.value() for o in parsed if o.key_or_group == "scenario"), None)
-        raise ConfigError([unknown_scenario(chosen)]) from None
-    except HydraException as err:  # e.g. a group override for a config without groups
-        raise ConfigError([Problem("<command line>", " ".join(groups), str(err).splitlines()[0])]) from None
+    cfg = compose_tree(config_name, group_overrides)
+    if cfg is None:
+        cfg = hydra_compose(config_name, group_overrides)
     OmegaConf.set_struct(cfg, False)
     calibration = next((o for o in values if o.key_or_group == "calibration"), None) if calibration_section else None
     if calibration is not None:
@@ -73,6 +65,106 @@ def compose(config_name: str, overrides: list[str], calibration_section: str | N
     if calibration is not None:
         plain["calibration"] = str(calibration.value())
     return plain
+
+
+def hydra_compose(config_name: str, group_overrides: list):
+    """Hydra's composition of conf/<config_name>.yaml with the group choices `group_overrides` (parsed)."""
+    from hydra import compose as compose_config_groups
+    from hydra import initialize_config_dir
+    from hydra.errors import HydraException, MissingConfigException
+
+    from simengine.api import conf_dir, unknown_scenario
+
+    groups = [o.input_line for o in group_overrides]
+    try:
+        with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3", job_name="simengine"):
+            return compose_config_groups(config_name=config_name, overrides=groups)
+    except MissingConfigException:
+        chosen = next((o.value() for o in group_overrides if o.key_or_group == "scenario"), None)
+        raise ConfigError([unknown_scenario(chosen)]) from None
+    except HydraException as err:  # e.g. a group override for a config without groups
+        raise ConfigError([Problem("<command line>", " ".join(groups), str(err).splitlines()[0])]) from None
+
+
+SELF = "_self_"
+PLAIN_NAME = re.compile(r"[A-Za-z0-9_-]+\Z")
+
+
+def compose_tree(config_name: str, group_overrides: list):
+    """The composition Hydra makes of conf/<config_name>.yaml, made directly with OmegaConf for the one shape
+    conf/ has, in a quarter of Hydra's time (Hydra composes its own configuration tree too): a primary config
+    whose defaults list is ``- <group>: <name>`` entries and ``_self_``, group files headed
+    ``# @package _global_`` without defaults of their own, and ``<group>=<name>`` choices. None for anything
+    else (a tree of one's own in $SIMENGINE_CONF, ``+group=...``), which Hydra composes; tests/test_cli.py
+    checks that both give the same configuration for every file in conf/."""
+    from omegaconf import DictConfig, ListConfig
+
+    from simengine.api import conf_dir, unknown_scenario
+
+    conf = conf_dir()
+    primary_path = conf / f"{config_name}.yaml"
+    if not PLAIN_NAME.match(config_name) or not primary_path.is_file() or package(primary_path) not in (None, "_global_"):
+        return None
+    primary = OmegaConf.load(primary_path)
+    if not isinstance(primary, DictConfig) or "hydra" in primary:
+        return None
+    defaults = primary.pop("defaults", ListConfig([]))
+    choices: dict[str, str] = {}
+    order: list[str] = []
+    for entry in defaults if isinstance(defaults, ListConfig) else [None]:
+        if entry == SELF:
+            order.append(SELF)
+        elif (isinstance(entry, DictConfig) and len(entry) == 1 and (group := next(iter(entry))) in GROUPS
+              and isinstance(entry[group], str) and PLAIN_NAME.match(entry[group]) and group not in choices):
+            choices[group] = entry[group]
+            order.append(group)
+        else:
+            return None
+    if SELF not in order:
+        if choices:  # where Hydra merges the config itself then depends on its version
+            return None
+        order.append(SELF)
+    for o in group_overrides:  # plain `group=name` choices among the defaults; Hydra reports anything else
+        name = o.value()
+        if (o.key_or_group not in choices or o.package is not None or o.type.name != "CHANGE"
+                or not isinstance(name, str) or not PLAIN_NAME.match(name)):
+            return None
+        if not (conf / o.key_or_group / f"{name}.yaml").is_file():
+            if o.key_or_group != "scenario":
+                return None
+            raise ConfigError([unknown_scenario(name)])
+        choices[o.key_or_group] = name
+    cfg = OmegaConf.create()
+    for item in order:
+        if item == SELF:
+            cfg.merge_with(primary)
+            continue
+        path = conf / item / f"{choices[item]}.yaml"
+        if not path.is_file() or package(path) != "_global_":
+            return None
+        loaded = OmegaConf.load(path)
+        if not isinstance(loaded, DictConfig) or "defaults" in loaded or "hydra" in loaded:
+            return None
+        cfg.merge_with(loaded)
+    return cfg
+
+
+def package(path: Path) -> str | None:
+    """The ``# @package`` of a config file's header as Hydra reads it (leading ``# @key value`` lines; None:
+    no package line), or "" for a header line Hydra refuses."""
+    found = None
+    for line in path.read_text(encoding="utf-8")[:512].splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        if not re.match(r"#\s*@", line):
+            break
+        words = line.lstrip("#").split()
+        if len(words) != 2:
+            return ""
+        if words[0] == "@package":
+            found = words[1]
+    return found
 
 
 def calibrated_overrides(path: str, section: str) -> dict:
@@ -192,8 +284,6 @@ def compose_sweep(overrides: list[str]):
     fastest) and the run settings, every variant's problems listed once."""
     import itertools
 
-    from simengine.sweep import Variant
-
     common, swept = split_sweep(overrides)
     sweep_text = {s.key: s.text for s in swept}
 
@@ -215,21 +305,25 @@ def compose_sweep(overrides: list[str]):
             problems += [p for p in map(unknown_once, err.problems) if p not in problems]
             continue
         label = " ".join(f"{s.key}={s.texts[k]}" for s, k in chosen) or "as configured"
-        variants.append(Variant(label, {s.key: s.values[k] for s, k in chosen}, scenario))
+        variants.append((label, {s.key: s.values[k] for s, k in chosen}, scenario))
     if problems:
         raise ConfigError(problems)
-    return variants, settings, provenance
+    from simengine.sweep.store import Variant  # HDF5: only once every variant is valid
+
+    return [Variant(*v) for v in variants], settings, provenance
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     import shlex
 
     from simengine.api import Interrupted, check_out_dir
+
+    variants, settings, provenance = compose_sweep(args.overrides)
+    # the engine, HDF5 and plotting only for a valid configuration (simengine.results loads them all)
     from simengine.results.publish import Terminated, signals_end_run
     from simengine.sweep import run_sweep
     from simengine.sweep.run import baseline_index, check_variants
 
-    variants, settings, provenance = compose_sweep(args.overrides)
     check_variants(variants)
     baseline_index(settings.sweep.baseline, [v.label for v in variants])  # a wrong baseline: before anything runs
     if settings.resume is None:
@@ -286,12 +380,13 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_single_run(args: argparse.Namespace) -> int:
     from simengine.api import Interrupted, check_out_dir, run
-    from simengine.results import format_table
-    from simengine.results.publish import Terminated, signals_end_run
 
     scenario, settings, provenance = compose_config(args.overrides)
     if settings.resume is None:
         check_out_dir(settings.out_dir)  # before the banner and before any replica runs
+    # the engine, HDF5 and plotting only for a valid configuration (simengine.results loads them all)
+    from simengine.results.publish import Terminated, signals_end_run
+
     calibration = provenance["run"].get("calibration")
     if calibration:
         print(f"calibrated values from {calibration}: {calibrated_overrides(calibration, 'scenario')}")
@@ -312,6 +407,8 @@ def cmd_single_run(args: argparse.Namespace) -> int:
                   f"  resume with: simengine run {again} resume={err.folder}\n"
                   f"  (or run the same command again)", file=sys.stderr)
             return 143 if isinstance(err.signal, Terminated) else 130
+    from simengine.results import format_table
+
     print(format_table(result.summary))
     print(f"results: {result.path}")
     if settings.plots:
@@ -323,10 +420,12 @@ def cmd_single_run(args: argparse.Namespace) -> int:
 def cmd_fatigue(args: argparse.Namespace) -> int:
     from simengine.config.fatigue import FatigueConfig
     from simengine.config.run import FATIGUE_RUN_KEYS, FatigueSettings
-    from simengine.fatigue.command import run_batch
-    from simengine.fatigue.publish import Terminated, signals_end_run
 
     cfg, settings, plain = build_parts(compose("fatigue", args.overrides, "fatigue"), FATIGUE_RUN_KEYS, FatigueSettings, FatigueConfig)
+    # JAX, numba, HDF5 and plotting only for a valid configuration
+    from simengine.fatigue.command import run_batch
+    from simengine.results.publish import Terminated, signals_end_run
+
     # Ctrl-C and SIGTERM end the run wherever they land (a library may drop the KeyboardInterrupt):
     # nothing is published, the staging folder goes
     with signals_end_run() as pending:
@@ -338,13 +437,14 @@ def cmd_fatigue(args: argparse.Namespace) -> int:
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    from simengine.calibration.job import run_job
-    from simengine.calibration.report import summary_text
     from simengine.config.calibrate import CalibrateConfig
 
     keys = tuple(f.name for f in dataclasses.fields(CalibrateConfig))
     scenario, cfg, provenance = build_parts(compose("calibrate", args.overrides, "scenario"), keys, CalibrateConfig,
                                            ScenarioConfig)
+    from simengine.calibration.job import run_job
+    from simengine.calibration.report import summary_text
+
     mode = "continuous, " if cfg.continuous.enabled else ""
     print(f"simengine calibrate: {scenario.fleet.kind} asset {cfg.asset}, source {cfg.source}, {mode}"
           f"fitting {', '.join(cfg.fit.parameters)}")
@@ -364,12 +464,6 @@ def cmd_plc(args: argparse.Namespace) -> int:
     from datetime import datetime, timezone
 
     from simengine.config.plc import RecordConfig, ServeConfig, serve_problems
-    from simengine.plc.interrupt import run_interruptible
-    from simengine.plc.progress import RecordProgress
-    from simengine.plc.recorder import read_recording
-    from simengine.plc.service import port_problems, record_modbus, serve, servers_for, tag_indices
-    from simengine.plc.tags import load_tagmap
-    from simengine.plc.virtual_plc import PhysicsSource
 
     plain = compose("plc", args.overrides)
     parts = {key: plain.pop(key, {}) for key in ("serve", "record")}
@@ -385,6 +479,14 @@ def cmd_plc(args: argparse.Namespace) -> int:
     serve_cfg, rec_cfg, scenario = built["serve"], built["record"], built["scenario"]
     if problems := serve_problems(serve_cfg, scenario):
         raise ConfigError(problems)
+    # the physics, the protocols and HDF5 only for a valid configuration
+    from simengine.plc.interrupt import run_interruptible
+    from simengine.plc.progress import RecordProgress
+    from simengine.plc.recorder import read_recording
+    from simengine.plc.service import port_problems, record_modbus, serve, servers_for, tag_indices
+    from simengine.plc.tags import load_tagmap
+    from simengine.plc.virtual_plc import PhysicsSource
+
     try:
         source = PhysicsSource(scenario, list(serve_cfg.assets), seed=serve_cfg.seed, true_params=serve_cfg.true_params,
                                initial_crack_m=serve_cfg.initial_crack_m)
@@ -441,15 +543,17 @@ def cmd_plc(args: argparse.Namespace) -> int:
 
 
 def cmd_sensitivity(args: argparse.Namespace) -> int:
-    from simengine.sensitivity.command import run_command
+    plain = compose("sensitivity", args.overrides, "scenario")
+    from simengine.sensitivity.command import run_command  # validates `plain`, listing every problem
 
-    return run_command(compose("sensitivity", args.overrides, "scenario"))
+    return run_command(plain)
 
 
 def cmd_optimize(args: argparse.Namespace) -> int:
-    from simengine.optimize.command import run_command
+    plain = compose("optimize", args.overrides, "scenario")
+    from simengine.optimize.command import run_command  # validates `plain`, listing every problem
 
-    return run_command(compose("optimize", args.overrides, "scenario"))
+    return run_command(plain)
 
 
 def cmd_bench(args: argparse.Namespace) -> int:

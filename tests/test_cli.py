@@ -36,7 +36,8 @@ def test_scenarios_run_from_the_cli_and_open_in_xarray(scenario, tmp_path, capsy
 
 BAD = [
     (["scenario=mars"], ["scenario = 'mars': unknown scenario; choose one of crane_fleet, wind_farm"]),
-    (["scenario=crane_flet"], ["scenario = 'crane_flet': unknown scenario; choose one of crane_fleet, wind_farm; did you mean 'crane_fleet'?"]),
+    (["scenario=crane_flet"], ["scenario = 'crane_flet': unknown scenario; choose one of crane_fleet, wind_farm",
+                               "; did you mean 'crane_fleet'?"]),
     (["replica=5"], ["replica = 5: unknown field; known fields: replicas, seed, executor", "did you mean 'replicas'?"]),
     (["sed=5"], ["did you mean 'seed'?"]),
     (["replicas=0"], ["replicas = 0: must be >= 1"]),
@@ -192,3 +193,65 @@ def test_a_reader_that_stops_early_gets_no_error(tmp_path):
     err = proc.stderr.read()
     assert proc.wait() == 141
     assert "Broken pipe" not in err and "Traceback" not in err
+
+
+# --- composition: the direct path and Hydra's agree ------------------------------------
+
+def composed_both_ways(config_name, overrides):
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from omegaconf import OmegaConf
+
+    from simengine.cli import compose_tree, hydra_compose
+
+    groups = OverridesParser.create().parse_overrides(overrides)
+    direct = compose_tree(config_name, groups)
+    return (None if direct is None else OmegaConf.to_container(direct, resolve=True),
+            OmegaConf.to_container(hydra_compose(config_name, groups), resolve=True))
+
+
+def shipped_compositions():
+    from simengine.api import conf_dir, scenario_names
+
+    # every command's config as shipped, and the run's with every scenario (the others compose them alike)
+    for primary in sorted(p.stem for p in conf_dir().glob("*.yaml")):
+        yield primary, []
+    yield from (("config", [f"scenario={name}"]) for name in scenario_names())
+
+
+@pytest.mark.parametrize("config_name, overrides", list(shipped_compositions()))
+def test_the_direct_composition_is_hydras_for_every_shipped_config(config_name, overrides):
+    direct, hydra = composed_both_ways(config_name, overrides)
+    assert direct is not None, "the shipped tree should take the direct path"
+    assert direct == hydra
+    assert list(direct) == list(hydra)  # the same order of keys too: the provenance and messages list them so
+
+
+@pytest.mark.filterwarnings("ignore:In 'config'. Defaults list is missing")
+def test_a_tree_of_another_shape_is_composed_by_hydra(tmp_path, monkeypatch):
+    (tmp_path / "scenario").mkdir()
+    (tmp_path / "config.yaml").write_text("defaults:\n  - scenario: a\n  - _self_\nreplicas: 3\n")
+    (tmp_path / "scenario" / "a.yaml").write_text("name: a\nfleet: {count: 2}\n")  # no @package: under `scenario`
+    (tmp_path / "scenario" / "b.yaml").write_text("# @package _global_\nname: b\n")
+    monkeypatch.setenv("SIMENGINE_CONF", str(tmp_path))
+    direct, hydra = composed_both_ways("config", [])
+    assert direct is None and hydra == {"scenario": {"name": "a", "fleet": {"count": 2}}, "replicas": 3}
+    direct, hydra = composed_both_ways("config", ["scenario=b"])
+    assert direct == hydra == {"name": "b", "replicas": 3}
+    (tmp_path / "config.yaml").write_text("defaults:\n  - scenario: b\nreplicas: 3\n")  # no _self_: Hydra's rule
+    direct, hydra = composed_both_ways("config", [])
+    assert direct is None and hydra == {"name": "b", "replicas": 3}
+
+
+def test_an_unknown_scenario_is_the_same_message_both_ways(capsys):
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    from simengine.cli import compose_tree, hydra_compose
+    from simengine.config import ConfigError
+
+    groups = OverridesParser.create().parse_overrides(["scenario=crane_flet"])
+    messages = []
+    for fn in (compose_tree, hydra_compose):
+        with pytest.raises(ConfigError) as err:
+            fn("config", groups)
+        messages.append(str(err.value))
+    assert messages[0] == messages[1] and "did you mean 'crane_fleet'?" in messages[0]
