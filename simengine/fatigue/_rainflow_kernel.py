@@ -34,35 +34,48 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from simengine import caches
+
+# Compiled once per user, then loaded from the cache folder (see simengine.caches).
+_CACHE = caches.configure_numba()
+
 BLOCK = 4096  # samples per block: the block's reversals fit in L1 next to the stack top
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=_CACHE, nogil=True)
 def _strict_reversals_into(x, j, hi, offset, c, ic, d, rv, ri, k):
     """Fast path of `_reversals_into` for gate 0 (c then has the value of sample j - 1).
 
-    A sample is a reversal iff the differences on either side of it have
-    opposite signs; with no zero difference (no plateau) in c, x[j:hi] that is
-    exactly the state machine's rule, and it runs without branches.
-    Returns (k, ok, direction of the last difference); ok is False if a
-    plateau was seen, and the caller then takes the slow path.
+    A sample is a reversal iff the signal rises on one side of it and not on
+    the other; with no two equal neighbours (no plateau) in c, x[j:hi] that is
+    exactly the state machine's rule, and it runs without branches: every
+    sample is written as a candidate and the count moves on only at a
+    reversal. Comparing samples (not their differences) keeps the loop short.
+    Returns (k, ok, direction of the last step); ok is False if a plateau was
+    seen, and the caller then takes the slow path.
     """
-    b = x[j] - c
-    flat = b == 0.0
-    rv[k] = c
+    up = d > 0
+    prev = c
+    cur = x[j]
+    flat = cur == prev
+    rv[k] = prev
     ri[k] = ic
-    k += (b > 0.0) != (d > 0)
-    for t in range(j + 1, hi):
-        a = b
-        b = x[t] - x[t - 1]
-        flat |= b == 0.0
-        rv[k] = x[t - 1]
-        ri[k] = offset + t - 1
-        k += (a > 0.0) != (b > 0.0)
-    return k, not flat, 1 if b > 0.0 else -1
+    rising = cur > prev
+    k += up != rising
+    up = rising
+    for t in range(j, hi - 1):
+        prev = x[t]                        # two loads: shorter than carrying the sample over
+        cur = x[t + 1]
+        flat |= cur == prev
+        rv[k] = prev
+        ri[k] = offset + t
+        rising = cur > prev
+        k += up != rising
+        up = rising
+    return k, not flat, 1 if up else -1
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=_CACHE, nogil=True)
 def _reversals_into(x, lo, hi, offset, gate, fstate, istate, rv, ri):
     """Write the final reversals of x[lo:hi] to rv/ri; return how many."""
     k = 0
@@ -134,19 +147,22 @@ def _reversals_into(x, lo, hi, offset, gate, fstate, istate, rv, ri):
     return k
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=_CACHE, nogil=True)
 def _count_into(rv, ri, nrev, sv, si, n, out_r, out_m, out_c, out_s, out_e, k):
     """Push reversals rv[:nrev] on the stack, writing closed cycles from row k; return (n, k).
 
     The incoming reversal z stays in registers while the ranges it closes are
-    popped: X = |z - top|, Y = |top - below| in the standard's terms.
+    popped: X = |z - top|, Y = |top - below| in the standard's terms. X < Y
+    implies that z lies beyond `below` on the side of `top`, which is cheaper
+    to test; the exact test of the ranges follows, so the rows are the same.
     """
     for p in range(nrev):
         z = rv[p]
         while n >= 2:
             y2 = sv[n - 1]
             y1 = sv[n - 2]
-            if abs(z - y2) < abs(y2 - y1):    # X < Y: read the next reversal
+            # X < Y: read the next reversal (the cheap test first; the ranges can round to X = Y)
+            if ((z > y1) if y2 > y1 else (z < y1)) and abs(z - y2) < abs(y2 - y1):
                 break
             out_r[k] = abs(y1 - y2)
             out_m[k] = 0.5 * (y1 + y2)
@@ -170,7 +186,7 @@ def _count_into(rv, ri, nrev, sv, si, n, out_r, out_m, out_c, out_s, out_e, k):
     return n, k
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=_CACHE, nogil=True)
 def residue_into(fstate, istate, sv, si, n, out_r, out_m, out_c, out_s, out_e, k):
     """Push the pending end point, then count what is left as half cycles (§5.4.4, last step).
 
@@ -194,7 +210,7 @@ def residue_into(fstate, istate, sv, si, n, out_r, out_m, out_c, out_s, out_e, k
     return k
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=_CACHE, nogil=True)
 def process_into(x, lo, offset, gate, fstate, istate, sv, si, n, out_r, out_m, out_c, out_s, out_e, k):
     """Count the cycles closed by samples x[lo:] (global index of x[0]: offset), from output row k.
 
@@ -214,7 +230,7 @@ def process_into(x, lo, offset, gate, fstate, istate, sv, si, n, out_r, out_m, o
     return n, k, lo
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=_CACHE, nogil=True)
 def reversals_into(x, gate, rv, ri):
     """Reversals of a whole signal (start, final extremes, end): values into rv, indices into ri.
 
