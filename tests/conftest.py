@@ -1,4 +1,11 @@
+import os
+from pathlib import Path
+
 import pytest
+
+# Compiled kernels and JAX executables go to this checkout's (git-ignored) pytest folder, not the
+# user's ~/.cache; child processes of the tests inherit it. Set before simengine configures its caches.
+os.environ["SIMENGINE_CACHE_DIR"] = str(Path(__file__).resolve().parent.parent / ".pytest_cache" / "simengine")
 
 import simengine  # noqa: F401  (turns on float64 in JAX before any test builds arrays)
 
