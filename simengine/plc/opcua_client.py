@@ -26,11 +26,16 @@ Nothing is dropped silently:
 Values are engineering values (raw · scale + offset, in each tag's unit), timed
 by the server's source timestamp in Unix seconds and flagged by a
 `QualityAssessor`. Many tags are sharded over several subscriptions and
-connections by `OpcUaClient`, and over processes by `ProcessShards`. Whole
+connections by `OpcUaClient`, and over processes by `ProcessShards` (`simengine.plc.opcua_shards`). Whole
 notification messages are decoded into arrays, not one callback per value:
 one process takes 12,000 values/s at ~15 % of a core (asyncua's per-value
 handler manages ~5-8k/s). The client is read-only unless a tag is
 read_write and `writes_enabled`.
+
+This module is the public entry: the configuration and the client (start, stop,
+write, notifications into blocks). `opcua_link` holds one connection with its
+login, watchdog and reconnection; `opcua_subscriptions` a subscription's
+monitored items and message numbering; `opcua_shards` clients in several processes.
 """
 
 from __future__ import annotations
@@ -38,42 +43,29 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-import multiprocessing as mp
-import queue
 import time
-from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import numpy as np
-from asyncua import Client, ua
-from asyncua.common.subscription import Subscription
-from asyncua.crypto.security_policies import SecurityPolicyBasic256Sha256
+from asyncua import ua
 
 from simengine.config.validate import build, spec, to_dict
-from simengine.plc.certificates import CLIENT_APPLICATION_URI, application_uri_of
 from simengine.plc.codec import INT_RANGE
+from simengine.plc.opcua_link import SECURE, Gap, Link
 from simengine.plc.opcua_server import VARIANT
-from simengine.plc.readings import Quality, QualityAssessor, ReadingBlock, comm_failure
+from simengine.plc.readings import Quality, QualityAssessor, ReadingBlock
 from simengine.plc.secrets import Credentials, redact_passwords
-from simengine.results.provenance import redact_url
 from simengine.plc.tags import TagMap
+from simengine.results.provenance import redact_url
 
-log = logging.getLogger(__name__)
 # asyncua logs a lost link as a 'Publish iteration crashed' traceback and warnings from the closing
 # session; this client reports the loss itself (a gap, COMM_FAILURE, a warning, PlcUnreachable),
 # so for a user they are noise that looks like a crash
 logging.getLogger("asyncua.client").setLevel(logging.CRITICAL)
 
-SECURE = "Basic256Sha256_SignAndEncrypt"
-_REFUSALS = {"BadUserAccessDenied": "wrong user name or password", "BadIdentityTokenInvalid": "wrong user name or password",
-             "BadIdentityTokenRejected": "the server does not accept this kind of login (anonymous?)",
-             "BadSecurityModeRejected": "the server requires a signed and encrypted channel",
-             "BadSecurityPolicyRejected": "the server requires another security policy",
-             "BadCertificateUntrusted": "the server does not trust this client's certificate",
-             "BadCertificateInvalid": "the server finds this client's certificate invalid",
-             "BadCertificateUriInvalid": "the certificate's application URI is not the client's"}
+__all__ = ["SECURE", "Gap", "OpcUaClient", "OpcUaClientConfig"]
 
 
 @dataclass(frozen=True)
@@ -112,16 +104,6 @@ class OpcUaClientConfig:
         return problems
 
 
-@dataclass
-class Gap:
-    """A link outage: from `start_s` to `end_s` (Unix seconds; None while it lasts)."""
-
-    start_s: float
-    end_s: float | None
-    reason: str
-    link: int
-
-
 class OpcUaClient:
     """Subscribes to the OPC UA tags of `tagmap` (or the subset `tags`, indices into
     tagmap.tags). Blocks go to `on_block`, or else to a queue read by `next_block`."""
@@ -151,7 +133,7 @@ class OpcUaClient:
         self._on_block = on_block
         self._queue: asyncio.Queue[ReadingBlock] = asyncio.Queue()
         shards = np.array_split(chosen, min(self.config.connections, max(len(chosen), 1)))
-        self._links = [_Link(self, k, shard) for k, shard in enumerate(shards)]
+        self._links = [Link(self, k, shard) for k, shard in enumerate(shards)]
 
     async def start(self) -> None:
         """Connect every link and subscribe; a refused login or an unreachable server raises."""
@@ -264,350 +246,7 @@ class OpcUaClient:
         self._emit(ReadingBlock(time.time(), tags, np.full(len(tags), np.nan), np.full(len(tags), Quality.DROPPED, np.uint8)))
 
 
-class _Link:
-    """One connection (session) with its subscriptions; reconnects when lost."""
-
-    def __init__(self, owner: OpcUaClient, number: int, tags: np.ndarray):
-        self.owner, self.number, self.tags = owner, number, tags
-        self.client: Client | None = None
-        self.task: asyncio.Task | None = None
-        self.lost = asyncio.Event()
-        self.reason = ""
-        self.subscriptions: list[_TagSubscription] = []
-        self.stale_tags = tags[np.isfinite(owner._stale_s[tags])]  # those that can go silent
-        self.clock: object = None  # the server's CurrentTime when last read, and since when (monotonic)
-        self.clock_since = 0.0
-        self.clock_ticks = False  # seen advancing, on any connection of this link
-        self.silent_since: float | None = None  # Unix time a silence that lost the link began
-
-    async def open(self) -> None:
-        cfg, owner = self.owner.config, self.owner
-        self.lost.clear()
-        try:
-            client = await self._connect()
-        except ua.UaStatusCodeError as exc:
-            name = type(exc).__name__
-            if name not in _REFUSALS:
-                raise ConnectionError(f"OPC UA server {owner.url_shown} failed the connection: {name}") from None
-            who = f"user {owner.credentials.user!r}" if owner.credentials else "an anonymous login"
-            raise PermissionError(f"OPC UA server {owner.url_shown} refused {who}: {name} ({_REFUSALS[name]})") from None
-        except ua.UaError as exc:  # no endpoint with this security, or not the pinned server certificate
-            if "No matching endpoints" in str(exc):
-                raise PermissionError(f"OPC UA server {owner.url_shown} offers no endpoint for security = "
-                                      f"{cfg.security!r}: {exc}") from None
-            raise PermissionError(f"OPC UA connection to {owner.url_shown} failed a security check: {exc}") from None
-        except (OSError, asyncio.TimeoutError) as exc:
-            raise ConnectionError(f"cannot reach OPC UA server {owner.url_shown}: {redact_url(repr(exc))}") from None
-        self.client = client
-        self.clock, self.clock_since = None, time.monotonic()
-        chunks = np.array_split(self.tags, max(1, math.ceil(len(self.tags) / cfg.tags_per_subscription)))
-        for chunk in chunks:
-            sub = _TagSubscription(client.uaclient.session, _subscription_params(cfg, client), self, chunk)
-            await sub.init()
-            self.subscriptions.append(sub)
-            await sub.add_tags()
-        owner._last_seen[self.tags] = time.monotonic()  # the server now sends every current value
-        owner._silent[self.tags] = False
-
-    async def _connect(self) -> Client:
-        cfg, owner = self.owner.config, self.owner
-        client = Client(owner.url, timeout=cfg.request_timeout_s, watchdog_intervall=cfg.watchdog_s)
-        client.session_timeout = cfg.session_timeout_s * 1000
-        client.name = client.description = "simengine twin"
-        client.application_uri = CLIENT_APPLICATION_URI
-        if cfg.security == SECURE:
-            client.application_uri = application_uri_of(cfg.certificate)
-            await client.set_security(SecurityPolicyBasic256Sha256, cfg.certificate, cfg.private_key,
-                                      server_certificate=cfg.server_certificate)
-        if owner.credentials is not None:
-            client.set_user(owner.credentials.user)
-            client.set_password(owner.credentials.password.reveal())
-        client.connection_lost_callback = self._connection_lost
-        await client.connect()
-        return client
-
-    async def _connection_lost(self, exc: Exception) -> None:
-        self.reason = self.reason or f"connection lost: {exc!r}"
-        self.lost.set()
-
-    async def supervise(self) -> None:
-        cfg = self.owner.config
-        while True:
-            while not self.lost.is_set():
-                try:
-                    await asyncio.wait_for(self.lost.wait(), cfg.watchdog_s)
-                except asyncio.TimeoutError:
-                    await self._check()
-            gap = Gap(self.silent_since or time.time(), None, self.reason or "connection lost", self.number)
-            self.owner.gaps.append(gap)
-            log.warning("OPC UA link %d to %s lost (%s); reconnecting", self.number, self.owner.url_shown, gap.reason)
-            self.owner._emit(comm_failure(time.time(), self.tags))  # now: rows before it may be written already
-            await self.close()
-            delay = cfg.reconnect_initial_s
-            while True:
-                try:
-                    await self.open()
-                    break
-                except Exception as exc:  # keep trying: the server may come back
-                    log.info("OPC UA link %d: reconnect failed (%s); next try in %.1f s", self.number, exc, delay)
-                    await self.close()
-                    await asyncio.sleep(delay)
-                    delay = min(2 * delay, cfg.reconnect_max_s)
-            gap.end_s = time.time()
-            self.reason, self.silent_since = "", None
-            log.warning("OPC UA link %d to %s is back after %.1f s", self.number, self.owner.url_shown, gap.end_s - gap.start_s)
-
-    async def _check(self) -> None:
-        """The watchdog tick: silent subscriptions or a stopped server clock mean a lost link;
-        else tags silent past their stale limit are flagged."""
-        now = time.monotonic()
-        for sub in self.subscriptions:
-            if now - sub.last_publish > sub.silence_limit_s:
-                self.silent_since = time.time() - (now - sub.last_publish)
-                self.reason = self.reason or (f"subscription {sub.subscription_id} sent neither data nor keep-alive "
-                                              f"for {now - sub.last_publish:.1f} s")
-                self.lost.set()
-                return
-        if await self._server_clock_stopped():
-            self.silent_since = time.time() - (time.monotonic() - self.clock_since)
-            self.reason = self.reason or (f"the server's clock stood still for {time.monotonic() - self.clock_since:.1f} s"
-                                          " (server shutting down?)")
-            self.lost.set()
-            return
-        if len(self.stale_tags):
-            self.owner._flag_silent(self.stale_tags)
-
-    async def _server_clock_stopped(self) -> bool:
-        client = self.client
-        if client is None:
-            return False
-        try:
-            node = client.get_node(ua.NodeId(ua.ObjectIds.Server_ServerStatus_CurrentTime))
-            clock = await asyncio.wait_for(node.read_value(), self.owner.config.watchdog_s)
-        except Exception:  # a failed read is the health probe's business
-            return False
-        now = time.monotonic()
-        if clock != self.clock:
-            if self.clock is not None:  # standing still counts from the connection, advancing from the change
-                self.clock_ticks, self.clock_since = True, now
-            self.clock = clock
-            return False
-        return self.clock_ticks and now - self.clock_since > self.owner.config.server_clock_timeout_s
-
-    async def close(self, cancel: bool = False) -> None:
-        if cancel and self.task is not None:
-            self.task.cancel()
-            await asyncio.gather(self.task, return_exceptions=True)
-            self.task = None
-        client, self.client = self.client, None
-        self.subscriptions = []
-        if client is not None:
-            client.connection_lost_callback = None
-            try:
-                await asyncio.wait_for(client.disconnect(), timeout=2.0)
-            except Exception:  # the transport is often gone already; only the local teardown matters
-                client.disconnect_socket()
-
-
-class _TagSubscription(Subscription):
-    """A subscription over some tags; handles whole notification messages at once."""
-
-    def __init__(self, session, params: ua.CreateSubscriptionParameters, link: _Link, tags: np.ndarray):
-        super().__init__(session, params)
-        self.link, self.tags, self.last_seq = link, tags, None
-        self.last_publish = time.monotonic()  # of the last publish response, data or keep-alive
-        self.silence_limit_s = math.inf
-
-    async def init(self) -> ua.CreateSubscriptionResult:
-        result = await super().init()
-        keepalive_s = result.RevisedPublishingInterval / 1000 * max(1, result.RevisedMaxKeepAliveCount)
-        self.silence_limit_s = 1.5 * keepalive_s + 1.0
-        self.last_publish = time.monotonic()
-        return result
-
-    def is_stale(self, margin: float) -> bool:
-        return False  # not asyncua's watchdog: silent subscriptions are found by the link's own, and handled there
-
-    async def add_tags(self) -> None:
-        cfg, owner = self.link.owner.config, self.link.owner
-        flt = None
-        if cfg.notify_on_timestamp:
-            flt = ua.DataChangeFilter(Trigger=ua.DataChangeTrigger.StatusValueTimestamp, DeadbandType=0)
-        requests = []
-        for tag in self.tags.tolist():
-            params = ua.MonitoringParameters(ClientHandle=tag, SamplingInterval=cfg.sampling_interval_ms,
-                                             Filter=flt, QueueSize=cfg.queue_size, DiscardOldest=cfg.discard_oldest)
-            item = ua.ReadValueId(NodeId=owner.nodeids[tag], AttributeId=ua.AttributeIds.Value)
-            requests.append(ua.MonitoredItemCreateRequest(item, ua.MonitoringMode.Reporting, params))
-        results = await self.create_monitored_items(requests)
-        refused = [(tag, r) for tag, r in zip(self.tags.tolist(), results) if isinstance(r, ua.StatusCode)]
-        for tag, status in refused:
-            owner.unavailable[owner.tagmap.tags[tag].name] = status.name
-        if refused:
-            log.warning("OPC UA server %s refused %d tags, e.g. %s", owner.url_shown, len(refused), refused[0][1].name)
-            owner._emit(comm_failure(time.time(), np.array([t for t, _ in refused])))
-
-    async def publish_callback(self, publish_result: ua.PublishResult) -> None:
-        self.last_publish = time.monotonic()
-        msg = publish_result.NotificationMessage
-        if not msg.NotificationData:
-            return  # a keep-alive: it carries the next sequence number, not a new one
-        if self.last_seq is not None and msg.SequenceNumber > self.last_seq + 1:
-            await self._recover(range(self.last_seq + 1, msg.SequenceNumber))
-        self.last_seq = max(self.last_seq or 0, msg.SequenceNumber)
-        self._handle(msg)
-
-    async def _recover(self, missing: range) -> None:
-        lost = 0
-        for seq in missing:
-            try:
-                msg = await self.server.republish(self.subscription_id, seq)
-            except Exception:  # BadMessageNotAvailable, or the link went down
-                msg = None
-            if msg is None or msg.SequenceNumber != seq or not msg.NotificationData:
-                lost += 1  # some servers answer with an empty message instead of an error
-            else:
-                self._handle(msg)
-        if lost:
-            log.warning("subscription %s lost %d notification messages", self.subscription_id, lost)
-            self.link.owner._on_lost_messages(self.tags, lost)
-
-    def _handle(self, msg: ua.NotificationMessage) -> None:
-        for data in msg.NotificationData:
-            if isinstance(data, ua.DataChangeNotification):
-                self.link.owner._on_items(data.MonitoredItems)
-            elif isinstance(data, ua.StatusChangeNotification) and not data.Status.is_good():
-                self.link.reason = self.link.reason or f"subscription status {data.Status.name}"
-                self.link.lost.set()
-
-
-def _subscription_params(cfg: OpcUaClientConfig, client: Client) -> ua.CreateSubscriptionParameters:
-    keepalive = max(1, min(client.get_keepalive_count(cfg.publishing_interval_ms),
-                           round(cfg.keepalive_s * 1000 / cfg.publishing_interval_ms)))
-    return ua.CreateSubscriptionParameters(
-        RequestedPublishingInterval=cfg.publishing_interval_ms, RequestedMaxKeepAliveCount=keepalive,
-        RequestedLifetimeCount=max(3 * keepalive, math.ceil(60_000 / cfg.publishing_interval_ms)),
-        MaxNotificationsPerPublish=0, PublishingEnabled=True, Priority=0)
-
-
 def _unix(stamp: datetime | None) -> float:
     if stamp is None:
         return time.time()
     return (stamp if stamp.tzinfo else stamp.replace(tzinfo=timezone.utc)).timestamp()
-
-
-@dataclass(frozen=True)
-class ShardReport:
-    """What one shard process did: counts, outages, and the CPU and wall seconds it ran subscribed."""
-
-    shard: int
-    notifications: int = 0
-    drops: int = 0
-    lost_messages: int = 0
-    gaps: tuple[Gap, ...] = ()
-    cpu_s: float = 0.0
-    wall_s: float = 0.0
-    error: str | None = None
-
-
-class ProcessShards:
-    """Runs one `OpcUaClient` per process, each over a contiguous share of the OPC UA tags,
-    and merges their blocks through one multiprocessing queue (in arrival order)."""
-
-    def __init__(self, tagmap: TagMap, config: OpcUaClientConfig | None = None, *, processes: int = 2,
-                 credentials: Credentials | None = None):
-        if processes < 1:
-            raise ValueError(f"processes = {processes}: must be at least 1")
-        opcua = np.array([i for i, t in enumerate(tagmap.tags) if t.opcua], int)
-        ctx = mp.get_context("spawn")  # forking a process that runs an event loop is unsafe
-        self._queue, self._stop = ctx.Queue(), ctx.Event()
-        self._procs = [ctx.Process(target=run_shard, daemon=True, name=f"opcua-shard-{k}",
-                                   args=(tagmap, config, share.tolist(), credentials, self._queue, self._stop, k))
-                       for k, share in enumerate(np.array_split(opcua, processes))]
-        self._pending: deque[ReadingBlock] = deque()
-        self.reports: list[ShardReport] = []
-
-    def start(self, timeout_s: float = 60.0) -> None:
-        """Start the processes; returns when every shard has subscribed, raises if one failed."""
-        for proc in self._procs:
-            proc.start()
-        ready: set[int] = set()
-        deadline = time.monotonic() + timeout_s
-        while len(ready) < len(self._procs):
-            try:
-                item = self._queue.get(timeout=max(0.01, deadline - time.monotonic()))
-            except queue.Empty:
-                self.stop()
-                missing = sorted(set(range(len(self._procs))) - ready)
-                raise TimeoutError(f"OPC UA shards {missing} did not subscribe within {timeout_s} s") from None
-            if isinstance(item, tuple):
-                ready.add(item[1])
-            elif isinstance(item, ShardReport):
-                self.stop()
-                raise ConnectionError(f"OPC UA shard {item.shard} failed to start: {item.error}")
-            else:
-                self._pending.append(item)
-
-    def get(self, timeout: float | None = None) -> ReadingBlock | None:
-        """The next block from any shard; None after `timeout` seconds without one."""
-        if self._pending:
-            return self._pending.popleft()
-        try:
-            item = self._queue.get(timeout=timeout)
-        except queue.Empty:
-            return None
-        if isinstance(item, ShardReport):
-            self.reports.append(item)
-            return self.get(timeout)
-        return item if isinstance(item, ReadingBlock) else self.get(timeout)
-
-    def stop(self, timeout_s: float = 15.0) -> list[ShardReport]:
-        """Stop every shard; blocks still in flight stay available to `get`."""
-        self._stop.set()
-        deadline = time.monotonic() + timeout_s
-        alive = [p for p in self._procs if p.pid is not None]
-        while len(self.reports) < len(alive) and time.monotonic() < deadline:
-            try:
-                item = self._queue.get(timeout=max(0.01, deadline - time.monotonic()))
-            except queue.Empty:
-                break
-            if isinstance(item, ShardReport):
-                self.reports.append(item)
-            elif isinstance(item, ReadingBlock):
-                self._pending.append(item)
-        for proc in alive:
-            proc.join(timeout=max(0.1, deadline - time.monotonic()))
-            if proc.is_alive():
-                proc.terminate()
-                proc.join()
-        return sorted(self.reports, key=lambda r: r.shard)
-
-    def __enter__(self) -> ProcessShards:
-        self.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
-
-
-def run_shard(tagmap: TagMap, config: OpcUaClientConfig | None, tags: list[int], credentials: Credentials | None,
-              out, stop_event, shard: int) -> None:
-    """Process entry point: one client over `tags` until `stop_event` is set; blocks go to the
-    queue `out`, then a `ShardReport`."""
-    asyncio.run(_run_shard(tagmap, config, tags, credentials, out, stop_event, shard))
-
-
-async def _run_shard(tagmap, config, tags, credentials, out, stop_event, shard) -> None:
-    client = OpcUaClient(tagmap, config, credentials=credentials, tags=tags, on_block=out.put)
-    try:
-        await client.start()
-    except Exception as exc:
-        out.put(ShardReport(shard, error=f"{type(exc).__name__}: {exc}"))
-        return
-    out.put(("ready", shard))
-    wall0, cpu0 = time.monotonic(), time.process_time()  # steady state: from subscribed to stop
-    while not stop_event.is_set():
-        await asyncio.sleep(0.05)
-    await client.stop()
-    out.put(ShardReport(shard, client.notifications, client.drops, client.lost_messages, tuple(client.gaps),
-                          time.process_time() - cpu0, time.monotonic() - wall0))

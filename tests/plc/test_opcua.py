@@ -14,8 +14,9 @@ from pace import deadline
 from simengine.config import ConfigError
 from simengine.plc import Quality, tagmap_from_dict
 from simengine.plc.certificates import CLIENT_APPLICATION_URI, SERVER_APPLICATION_URI, application_uri_of, make_certificate
-from simengine.plc.opcua_client import SECURE, OpcUaClient, OpcUaClientConfig, ProcessShards
+from simengine.plc.opcua_client import SECURE, OpcUaClient, OpcUaClientConfig
 from simengine.plc.opcua_server import OpcUaServer, ServerSecurity
+from simengine.plc.opcua_shards import ProcessShards
 from simengine.plc.secrets import Credentials, Secret, credentials_from_env, credentials_from_file, load_credentials
 
 PASSWORD = "Tr0ub4dor&3-opcua"
