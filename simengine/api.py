@@ -79,6 +79,7 @@ class Run:
     replicas: list[ReplicaResult]
     path: Path | None
     kpi_table: dict[str, np.ndarray]
+    profile: Path | None = None  # profile.txt, with profile=True
 
     @property
     def kpis(self) -> dict[str, np.ndarray]:
@@ -105,7 +106,7 @@ def run(scenario: ScenarioConfig, *, replicas: int = 8, seed: int = 0, executor=
         out_dir: str | Path | None = None, plots: bool = True, progress: bool | None = None,
         settings: dict | None = None, dask_address: str | None = None, dask_timeout_s: float = 10.0,
         resume: str | Path | None = None, chunk: int | None = None, keep: int | None = None,
-        on_chunk: Callable[[], None] | None = None) -> Run:
+        on_chunk: Callable[[], None] | None = None, profile: bool = False) -> Run:
     """Run a Monte Carlo batch; with `out_dir`, publish ``<out_dir>/<name>-<UTC time>/`` holding run.h5 and plots.
 
     `executor`: "serial", "processes" (a local pool of `workers`), "dask" (a
@@ -123,9 +124,13 @@ def run(scenario: ScenarioConfig, *, replicas: int = 8, seed: int = 0, executor=
     is a terminal. `keep`: how many replicas' events and series stay in memory (the first ones;
     None: the scenario's ``outputs.keep_replicas``); every replica is in run.h5.
     `on_chunk` is called after each finished chunk of replicas is stored.
+    `profile`: each task of replicas runs under cProfile where it runs (this process or a worker), and the
+    folder gets profile.txt and profile.prof (`simengine.profiling`); needs `out_dir`.
     """
     check_run_arguments(replicas=replicas, seed=seed, executor=executor if isinstance(executor, str) else "dask",
-                        workers=workers, chunk=chunk)
+                        workers=workers, chunk=chunk, profile=profile)
+    if profile and out_dir is None and resume is None:
+        raise ConfigError([Problem("profile", profile, "writes profile.txt into the run's folder: give out_dir")])
     from simengine.batch.pools import open_pool
     from simengine.batch.resume import check_resume, find_unfinished, identity
     from simengine.batch.stream import iter_kept, run_streamed
@@ -140,6 +145,10 @@ def run(scenario: ScenarioConfig, *, replicas: int = 8, seed: int = 0, executor=
         check_out_dir(out_dir)
         adopt = find_unfinished(Path(out_dir), ident)
     pool = open_pool(executor, workers, dask_address, dask_timeout_s)  # an unreachable scheduler: before any file
+    if profile:
+        from simengine.profiling import ProfiledPool
+
+        pool = ProfiledPool(pool)
     try:
         if adopt is None and out_dir is None:
             streamed = run_streamed(scenario, replicas=replicas, seed=seed, pool=pool, keep=keep, chunk=chunk,
@@ -176,6 +185,8 @@ def _run_to_folder(scenario, replicas, seed, pool, out_dir, adopt, config, plots
                 streamed = run_streamed(scenario, replicas=replicas, seed=seed, pool=pool, staging=staging,
                                         keep=keep, chunk=chunk, progress=progress, on_chunk=on_chunk)
                 kept = list(iter_kept(streamed))
+                if getattr(pool, "stats", None) is not None:  # a profiled pool that ran replicas
+                    _write_profile(pool, staging, scenario, replicas)
                 write_pieces(staging / "run.h5", config=config, seed=seed, pieces=pieces(staging), specs=KPIS)
                 on_chunk()
             data = read_run(staging / "run.h5", max_replicas=PLOT_REPLICAS if plots else 1)
@@ -188,7 +199,18 @@ def _run_to_folder(scenario, replicas, seed, pool, out_dir, adopt, config, plots
         shutil.rmtree(staging / PIECES, ignore_errors=True)
         (staging / RESUMABLE).unlink()
         folder = staged.publish()
-    return Run(scenario, seed, kept, folder / "run.h5", data.kpis)
+    profile = folder / "profile.txt" if (folder / "profile.txt").exists() else None
+    return Run(scenario, seed, kept, folder / "run.h5", data.kpis, profile)
+
+
+def _write_profile(pool, staging: Path, scenario: ScenarioConfig, replicas: int) -> None:
+    from simengine.profiling import write_profile
+
+    ran = pool.results  # this call's replicas (a resumed run ran only the rest)
+    where = "in this process" if pool.workers == 1 and not hasattr(pool, "client") else f"on {pool.workers} workers"
+    write_profile(pool.stats, staging, f"simengine profile: {scenario.name}, {ran} of {replicas} replicas profiled "
+                                       f"{where} ({pool.tasks} tasks), {scenario.fleet.count} assets, "
+                                       f"{scenario.horizon_years:g} years")
 
 
 def plot_run(data, folder: Path) -> list[Path]:

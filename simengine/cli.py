@@ -319,6 +319,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from simengine.api import Interrupted, check_out_dir
 
     variants, settings, provenance = compose_sweep(args.overrides)
+    if settings.profile:
+        raise ConfigError([Problem("profile", True, "profiles one run, not a sweep (-m): profile a variant with "
+                                                    "simengine run <its overrides> profile=true")])
     # the engine, HDF5 and plotting only for a valid configuration (simengine.results loads them all)
     from simengine.results.publish import Terminated, signals_end_run
     from simengine.sweep import run_sweep
@@ -400,7 +403,8 @@ def cmd_single_run(args: argparse.Namespace) -> int:
                          workers=settings.workers, out_dir=settings.out_dir, plots=settings.plots,
                          progress=settings.progress, dask_address=settings.dask.address,
                          dask_timeout_s=settings.dask.timeout_s, resume=settings.resume, chunk=settings.chunk,
-                         keep=0, on_chunk=pending.check, settings={**recorded, **({"calibration": calibration} if calibration else {})})
+                         keep=0, on_chunk=pending.check, profile=settings.profile,
+                         settings={**recorded, **({"calibration": calibration} if calibration else {})})
         except Interrupted as err:
             again = " ".join(a for a in args.overrides if not a.startswith("resume="))
             print(f"simengine: interrupted; {err.done} of {err.total} replicas are kept in {err.folder}\n"
@@ -414,6 +418,8 @@ def cmd_single_run(args: argparse.Namespace) -> int:
     if settings.plots:
         for png in sorted(result.path.parent.glob("*.png")):
             print(f"plot:    {png}")
+    if result.profile is not None:
+        print(f"profile: {result.profile} (and {result.profile.with_suffix('.prof').name} for snakeviz)")
     return 0
 
 

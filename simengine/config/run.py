@@ -8,7 +8,8 @@ from simengine.config.sweep import SweepSettings
 from simengine.config.validate import spec
 
 EXECUTOR_CHOICES = ("serial", "processes", "dask")
-RUN_KEYS = ("replicas", "seed", "executor", "workers", "dask", "chunk", "out_dir", "plots", "progress", "resume", "sweep")
+RUN_KEYS = ("replicas", "seed", "executor", "workers", "dask", "chunk", "out_dir", "plots", "progress", "resume", "sweep",
+            "profile")
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,8 @@ class RunSettings(Execution):
     seed: int = spec(0, ge=0)
     resume: str | None = spec(None, doc="the .<name>.partial-<pid> folder of an interrupted run to finish")
     sweep: SweepSettings = spec(default_factory=SweepSettings, doc="what-if sweeps (run -m): the baseline variant")
+    profile: bool = spec(False, doc="profile the replicas (cProfile, in each worker, merged): profile.txt and "
+                                    "profile.prof in the run's folder")
 
 
 FATIGUE_RUN_KEYS = ("replicas", "seed", "executor", "workers", "dask", "chunk", "out_dir", "plots", "progress")
