@@ -1,0 +1,110 @@
+"""Compilation caches: a second process loads the rainflow kernel and the jitted physics instead of
+compiling them again, and a cache folder that cannot be written costs the cache, never the run.
+
+Real subprocesses with their own cache folder; hits and misses are read from numba's dispatcher
+statistics and JAX's monitoring events, never from timings.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from simengine import caches
+
+SIGNAL = [0.0, 2.0, -1.0, 3.0, -2.0, 1.0, -0.5, 0.5]
+BLOCK = (1e-3, 1e6, 1.65e-11, 3.0, 1.12)   # crack depth m, sum of stress ranges^m, Paris C, m, Y
+
+# Counts a short signal (numba) and advances one Paris block under jit (JAX), then reports what
+# each cache did. JAX's events are recorded from its first import on.
+_CHILD = f"SIGNAL, BLOCK = {SIGNAL!r}, {BLOCK!r}\n" + r"""
+import json
+from jax import monitoring
+
+events = {}
+monitoring.register_event_listener(lambda name, **kw: events.__setitem__(name, events.get(name, 0) + 1))
+
+import jax
+import numpy as np
+
+from simengine.fatigue import _rainflow_kernel as kernel
+from simengine.fatigue.rainflow import count_cycles
+from simengine.physics import paris_block
+
+cycles = count_cycles(np.array(SIGNAL))
+crack_m = jax.jit(paris_block)(*BLOCK)
+entries = (kernel.process_into, kernel.residue_into)   # what count_cycles calls from Python
+print(json.dumps({
+    "numba_caching": kernel._CACHE,
+    "numba_hits": sum(sum(d.stats.cache_hits.values()) for d in entries),
+    "numba_misses": sum(sum(d.stats.cache_misses.values()) for d in entries),
+    "numba_paths": sorted({str(d.stats.cache_path) for d in entries}),
+    "jax_dir": jax.config.jax_compilation_cache_dir,
+    "jax_hits": events.get("/jax/compilation_cache/cache_hits", 0),
+    "jax_misses": events.get("/jax/compilation_cache/cache_misses", 0),
+    "rows": [cycles.ranges.tolist(), cycles.means.tolist(), cycles.counts.tolist()],
+    "crack_m": float(crack_m),
+}))
+"""
+
+
+def _child(cache: Path) -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in ("NUMBA_CACHE_DIR", "JAX_COMPILATION_CACHE_DIR")}
+    env[caches.ENV] = str(cache)
+    out = subprocess.run([sys.executable, "-c", _CHILD], env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_cache_folder_is_the_override_else_the_user_cache(monkeypatch, tmp_path):
+    monkeypatch.setenv(caches.ENV, str(tmp_path / "mine"))
+    assert caches.cache_dir() == tmp_path / "mine"
+    monkeypatch.delenv(caches.ENV)
+    if sys.platform.startswith("linux"):
+        monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+        assert caches.cache_dir() == tmp_path / "xdg" / "simengine"
+        monkeypatch.setenv("XDG_CACHE_HOME", "relative/ignored")       # XDG: relative paths are invalid
+        assert caches.cache_dir() == Path.home() / ".cache" / "simengine"
+        monkeypatch.delenv("XDG_CACHE_HOME")
+        assert caches.cache_dir() == Path.home() / ".cache" / "simengine"
+
+
+def test_second_process_loads_what_the_first_compiled(tmp_path):
+    cache = tmp_path / "cache"
+    first = _child(cache)
+    assert first["numba_caching"] is True
+    assert first["numba_misses"] >= 2 and first["numba_hits"] == 0
+    assert first["jax_dir"] == str(cache / "jax")
+    assert first["jax_misses"] >= 1 and first["jax_hits"] == 0
+    assert len(first["numba_paths"]) == 1 and Path(first["numba_paths"][0]).parent == cache / "numba"
+    assert list((cache / "numba").rglob("*.nbi")), "numba wrote no index to the cache folder"
+    assert list((cache / "jax").iterdir()), "JAX wrote no executable to the cache folder"
+
+    second = _child(cache)
+    assert second["numba_hits"] >= 2 and second["numba_misses"] == 0
+    assert second["jax_hits"] >= 1 and second["jax_misses"] == 0
+    assert second["rows"] == first["rows"] and second["crack_m"] == first["crack_m"]
+
+
+def test_unwritable_cache_folder_means_no_cache_and_the_same_results(tmp_path):
+    import jax
+
+    from simengine.fatigue.rainflow import count_cycles
+    from simengine.physics import paris_block
+
+    blocker = tmp_path / "a_file"
+    blocker.write_text("a file where the cache folder would be")
+    assert not caches.writable_folder(blocker / "cache")          # not a directory: even root cannot write it
+
+    blocked = _child(blocker / "cache")
+    assert blocked["numba_caching"] is False and blocked["jax_dir"] is None
+    assert blocked["numba_hits"] == 0 and blocked["numba_paths"] == ["None"]   # compiled in memory only
+    here = count_cycles(np.array(SIGNAL))
+    assert blocked["rows"] == [here.ranges.tolist(), here.means.tolist(), here.counts.tolist()]
+    assert blocked["crack_m"] == float(jax.jit(paris_block)(*BLOCK))
+    assert blocker.read_text() == "a file where the cache folder would be"
