@@ -20,8 +20,6 @@ import re
 import sys
 from pathlib import Path
 
-from omegaconf import OmegaConf
-
 from simengine.config import ConfigError, Problem, build
 from simengine.config.run import RUN_KEYS, RunSettings
 from simengine.config.scenario import ScenarioConfig
@@ -38,6 +36,7 @@ def compose(config_name: str, overrides: list[str], calibration_section: str | N
     last (a sweep variant's values, already parsed)."""
     from hydra.core.override_parser.overrides_parser import OverridesParser
     from hydra.errors import HydraException
+    from omegaconf import OmegaConf
 
     try:
         parsed = OverridesParser.create().parse_overrides(overrides)
@@ -97,7 +96,7 @@ def compose_tree(config_name: str, group_overrides: list):
     ``# @package _global_`` without defaults of their own, and ``<group>=<name>`` choices. None for anything
     else (a tree of one's own in $SIMENGINE_CONF, ``+group=...``), which Hydra composes; tests/test_cli.py
     checks that both give the same configuration for every file in conf/."""
-    from omegaconf import DictConfig, ListConfig
+    from omegaconf import DictConfig, ListConfig, OmegaConf
 
     from simengine.api import conf_dir, unknown_scenario
 
@@ -170,6 +169,7 @@ def package(path: Path) -> str | None:
 def calibrated_overrides(path: str, section: str) -> dict:
     """The dotted overrides of one section of a calibrated parameter file (`simengine calibrate`)."""
     import yaml
+    from omegaconf import OmegaConf
 
     try:
         data = OmegaConf.to_container(OmegaConf.load(path))
