@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from simengine.calibration.clock import clock_join
-from simengine.calibration.crack_filter import CrackFilter, CrackFilterConfig, expected_driver_per_s
+from simengine.calibration.crack_filter import CrackFilter, CrackFilterConfig
 from simengine.calibration.fit import Calibration, FitSpec, fit
 from simengine.calibration.rul import RemainingLife, remaining_life
 from simengine.calibration.heating import steady_load_s
@@ -33,6 +33,7 @@ from simengine.calibration.window import align, clock_times, repeated_scans, tag
 from simengine.config.calibrate import CalibrateConfig
 from simengine.config.scenario import ScenarioConfig
 from simengine.config.validate import ConfigError, Problem
+from simengine.kinds.registry import kind_of
 from simengine.plc.readings import Quality
 
 HOURS_PER_YEAR = 8760.0
@@ -126,16 +127,18 @@ class Tracker:
         self.join = clock_join(tags[clock], fallback_rate=cfg.time_factor) if clock is not None else None
         cont = cfg.continuous
         fleet = scenario.fleet
-        self.steady_load_s = steady_load_s(fleet.duty)
+        self.steady_load_s = steady_load_s(fleet)
         self.freq_cols = np.array([j for j, t in enumerate(tags) if t.asset == cfg.asset and t.quantity == "natural_frequency_hz"])
         self.freq_gain = np.array([self.gains[tags[j].name] for j in self.freq_cols]) if self.freq_cols.size else np.ones(0)
         self.filter = None
-        if self.freq_cols.size and fleet.duty.kind == "lifts":
+        kind = kind_of(fleet)
+        driver = kind.crack_driver(kind.settings(fleet.duty), fleet.crack.paris_m)
+        if self.freq_cols.size and driver is not None:  # a crack is tracked where the kind knows its driver
             crack0 = cont.initial_crack_m if cont.initial_crack_m is not None else fleet.crack.initial_flaw_m.median
             self.filter = CrackFilter(CrackFilterConfig.for_fleet(fleet, initial_crack_m=crack0,
                                                                   initial_crack_sd_m=cont.initial_crack_sd_m,
                                                                   natural_frequency_sd_hz=cont.f0_sd_hz))
-            self.driver_per_s = expected_driver_per_s(fleet.duty.lifts, fleet.crack.paris_m)
+            self.driver_per_s = driver.per_s
             if "natural_frequency_hz" in spec.parameters:
                 # a frequency alone cannot tell a lower f0 from a deeper crack: the filter owns the frequency
                 self.spec = replace(spec, parameters=tuple(n for n in spec.parameters if n != "natural_frequency_hz"),

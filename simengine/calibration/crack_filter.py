@@ -17,7 +17,7 @@ over the reference period T (a day) is `driver_cv`, and over an interval dt
     Var D = (cv D)² T/dt       (variance linear in time: right over whole days; a day's hours share its
                                 traffic, so over k < 24 of them the truth is (k/24)² (cv D_day)², less)
 
-and enters a through ∂a'/∂D. `driver_cv_per_day` gives cv² = traffic_cv² + E[X²]/(λ E[X]²) of a lift duty.
+and enters a through ∂a'/∂D. `simengine.kinds.lift_duty.driver_cv_per_day` gives cv² = traffic_cv² + E[X²]/(λ E[X]²) of a lift duty.
 
 Measurement (`update(f_mean_hz, f_var_hz2)`, the mean of a window's frequency readings and its variance σ²/n):
 
@@ -41,8 +41,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from simengine.config.scenario import FleetConfig, LiftDutyConfig
+from simengine.config.scenario import FleetConfig
 from simengine.config.validate import ConfigError, Problem
+from simengine.kinds.registry import kind_of
 from simengine.physics.crack import paris_block
 from simengine.physics.vibration import stiffness_ratio
 
@@ -83,7 +84,7 @@ class CrackFilterConfig:
     def for_fleet(cls, fleet: FleetConfig, *, initial_crack_m: float, initial_crack_sd_m: float,
                   natural_frequency_sd_hz: float, sensor: str = "boom_frequency", **overrides) -> CrackFilterConfig:
         """The prior of a fleet's typical joint: its median C and cv, its f0, the named sensor's bias and
-        count, a lift duty's `driver_cv_per_day`; `overrides` replace any of these."""
+        count, the day-to-day scatter of its kind's crack driver; `overrides` replace any of these."""
         s = next((s for s in fleet.sensors if s.name == sensor), None)
         if s is None or s.observes != "natural_frequency_hz":
             raise ValueError(f"sensor = {sensor!r}: must name a natural_frequency_hz sensor of the fleet")
@@ -92,8 +93,10 @@ class CrackFilterConfig:
                   section_depth_m=c.section_depth_m, stiffness_sensitivity=c.stiffness_sensitivity,
                   natural_frequency_hz=fleet.vibration.natural_frequency_hz,
                   frequency_bias_sd_hz=s.bias_sd / s.gain, frequency_sensors=s.per_asset)
-        if fleet.duty.kind == "lifts":
-            kw["driver_cv"] = driver_cv_per_day(fleet.duty.lifts, c.paris_m)
+        kind = kind_of(fleet)
+        driver = kind.crack_driver(kind.settings(fleet.duty), c.paris_m)
+        if driver is not None:
+            kw["driver_cv"] = driver.cv_per_day
         return cls(initial_crack_m=initial_crack_m, initial_crack_sd_m=initial_crack_sd_m,
                    natural_frequency_sd_hz=natural_frequency_sd_hz, **{**kw, **overrides})
 
@@ -215,24 +218,3 @@ class CrackFilter:
             if len(out) >= n:
                 return out[:n, 0], np.exp(out[:n, 1])
         raise ValueError(f"crack belief {mean[0]} ± {math.sqrt(cov[0, 0])} m: too little mass at a > 0 to sample")
-
-
-def _lift_moments(lifts: LiftDutyConfig, paris_m: float):
-    """Lifts a day λ, and the mean and mean square of one lift's Δσ^m."""
-    lam = lifts.lifts_per_h * lifts.operating_hours_per_year / 365.0  # as `LiftDuty`: the year's lifts, every day
-    x = (lifts.stress_per_t_MPa * np.asarray(lifts.load_classes_t)) ** paris_m
-    p = np.asarray(lifts.load_probs)
-    return lam, float(p @ x), float(p @ x**2)
-
-
-def expected_driver_per_s(lifts: LiftDutyConfig, paris_m: float) -> float:
-    """Mean driver Σ Δσ^m per second (MPa^m/s) of a lift duty: λ Σ_k p_k (s L_k)^m / 86400."""
-    lam, ex, _ = _lift_moments(lifts, paris_m)
-    return lam * ex / 86400.0
-
-
-def driver_cv_per_day(lifts: LiftDutyConfig, paris_m: float) -> float:
-    """Relative sd of a day's driver: gamma traffic times compound-Poisson lifts,
-    cv² = traffic_cv² + E[X²] / (λ E[X]²) with X = Δσ^m of one lift."""
-    lam, ex, ex2 = _lift_moments(lifts, paris_m)
-    return math.sqrt(lifts.traffic_cv**2 + ex2 / (lam * ex**2))

@@ -19,7 +19,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from simengine.plc.virtual_plc import PHYSICAL_RANGE
+from simengine.kinds.quantities import PHYSICAL_RANGE
+from simengine.kinds.registry import kind_of
 
 COUNTER_RISE_MAX = PHYSICAL_RANGE["load_factor"][1]  # a counter rising faster is a spike, not load
 
@@ -46,9 +47,10 @@ def heating_load(load: np.ndarray, counter: np.ndarray | None, dt: np.ndarray, g
                    counter_ratio(rate, load, dt, counted & ~gap))
 
 
-def steady_load_s(duty) -> float:
-    """The shortest time (s) a duty's load holds still: half a lift cycle (a lift, or the return)."""
-    return 1800.0 / duty.lifts.lifts_per_h if duty.kind == "lifts" else math.inf
+def steady_load_s(fleet) -> float:
+    """The shortest time (s) a fleet's load holds still, as its kind says (a crane's: half a lift cycle)."""
+    kind = kind_of(fleet)
+    return kind.steady_load_s(kind.settings(fleet.duty))
 
 
 def counter_ratio(rate: np.ndarray, load: np.ndarray, dt: np.ndarray, plain: np.ndarray) -> float:

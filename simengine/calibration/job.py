@@ -26,7 +26,7 @@ from simengine.config.calibrate import CalibrateConfig
 from simengine.config.plc import RecordConfig
 from simengine.config.scenario import ScenarioConfig
 from simengine.config.validate import ConfigError, Problem
-from simengine.engine.physics_setup import build_params
+from simengine.kinds.registry import builtins, kind_of
 from simengine.plc.readings import Quality
 from simengine.plc.recorder import Recording, read_recording
 
@@ -112,7 +112,7 @@ def window_of(recording: Recording, cfg: CalibrateConfig, scenario: ScenarioConf
         join.check()
     window = align(time_s, values, quality, tags, tag_gains(tags, scenario.fleet.sensors),
                    asset=cfg.asset, time_factor=factor, needed=spec.needed_quantities(),
-                   steady_load_s=steady_load_s(scenario.fleet.duty))
+                   steady_load_s=steady_load_s(scenario.fleet))
     return with_link(window, recording, cfg, unclocked, join)
 
 
@@ -136,20 +136,33 @@ def clock_index(quantities: list[str], names: list[str], clock_tag: str) -> int 
 def baseline(scenario: ScenarioConfig, window: Window, *, initial_crack_m: float | None = None) -> Baseline:
     """The scenario's nominal values for one asset (medians where it scatters them), the hoist's heat
     from its lift duty, and a cold start at the first temperature reading."""
-    from simengine.plc.virtual_plc import hoist_heat_W
-
     fleet = scenario.fleet
-    if fleet.duty.kind != "lifts":
-        raise ConfigError([Problem("fleet.duty.kind", fleet.duty.kind,
-                                   "calibration's observation model needs a lift duty (hoist heat ∝ measured load)")])
-    params = build_params(fleet, np.random.default_rng(0))
+    kind = kind_of(fleet)
+    problems = kind_problems(scenario, ())
+    if problems:
+        raise ConfigError(problems)
+    params = kind.build_params(fleet, np.random.default_rng(0))
     nominal = {"paris_C": fleet.crack.paris_C.median, "wear_rate_per_s": fleet.wear.rate_per_h.median / 3600.0}
     params = type(params)(**{**params.__dict__, **{k: np.full(fleet.count, v) for k, v in nominal.items()}})
     temps = window.observed[0][np.isfinite(window.observed[0])]
     start_C = float(temps[0]) if temps.size else fleet.thermal.initial_C  # the motor may already be warming
     crack = fleet.crack.initial_flaw_m.median if initial_crack_m is None else initial_crack_m
-    return baseline_for(params, 0, hoist_heat_W=hoist_heat_W(fleet.duty.lifts), ambient_C=start_C,
+    return baseline_for(params, 0, hoist_heat_W=kind.heat_at_rated_load_W(kind.settings(fleet.duty)), ambient_C=start_C,
                         initial_temp_C=start_C, initial_crack_m=crack)
+
+
+def kind_problems(scenario: ScenarioConfig, parameters: tuple[str, ...]) -> list[Problem]:
+    """The fleet's kind must have a heating model the calibration can drive with the measured load, and
+    declare each of `parameters` fittable."""
+    kind = kind_of(scenario.fleet)
+    if not kind.fittable or kind.heat_at_rated_load_W(kind.settings(scenario.fleet.duty)) is None:
+        able = sorted({k.name for k in builtins().values() if k.fittable})
+        return [Problem("fleet.duty.kind", scenario.fleet.duty.kind,
+                        f"asset kind {kind.name} declares nothing the calibration can fit (its observation model needs "
+                        f"a heat input ∝ measured load); kinds that do: {', '.join(able)}")]
+    return [Problem(f"fit.parameters[{i}]", name, f"asset kind {kind.name} cannot fit it; it fits "
+                                                  f"{', '.join(kind.fittable)}")
+            for i, name in enumerate(parameters) if name not in kind.fittable]
 
 
 def preflight(cfg: CalibrateConfig, scenario: ScenarioConfig, spec: FitSpec) -> None:
@@ -180,7 +193,7 @@ def output_folder(cfg: CalibrateConfig, scenario: ScenarioConfig) -> Path:
 def run_job(cfg: CalibrateConfig, scenario: ScenarioConfig, *, config: dict) -> JobResult:
     """Collect, fit, write. Continuous mode (cfg.continuous.enabled) re-fits as readings stream in."""
     spec = fit_spec(cfg)
-    problems = spec.problems()
+    problems = spec.problems() or kind_problems(scenario, spec.parameters)
     if problems:
         raise ConfigError(problems)
     preflight(cfg, scenario, spec)

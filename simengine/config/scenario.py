@@ -7,16 +7,13 @@ field has a default so a scenario file states only what differs.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
+from typing import Any
 
-from simengine.config.validate import spec
-
-OBSERVABLES = ("vibration_rms", "natural_frequency_hz", "temperature_C", "load_factor", "crack_m", "damage", "wear")
-PHYSICS_QUANTITIES = ("crack_m", "damage", "wear")
-ABSOLUTE_ZERO_C = -273.15
-# Asset kinds whose physics the engine knows, and the duty that loads them; any other kind is a free label.
-KIND_DUTY = {"sts_crane": "lifts", "wind_turbine": "wind"}
+from simengine.config.validate import ConfigError, spec
+from simengine.kinds.crane import LiftDutyConfig
+from simengine.kinds.quantities import ABSOLUTE_ZERO_C, OBSERVABLES, PHYSICS_QUANTITIES
+from simengine.kinds.wind import WindDutyConfig
 
 
 @dataclass(frozen=True)
@@ -133,67 +130,26 @@ class SensorConfig:
 
 
 @dataclass(frozen=True)
-class LiftDutyConfig:
-    """Container lifts of a quay crane."""
-
-    operating_hours_per_year: float = spec(5500.0, gt=0.0, le=8760.0)
-    lifts_per_h: float = spec(30.0, gt=0.0, doc="moves per operating hour")
-    load_classes_t: tuple[float, ...] = spec(default_factory=lambda: (18.0, 26.0, 34.0, 45.0), gt=0.0, doc="load per lift incl. spreader, t")
-    load_probs: tuple[float, ...] = spec(default_factory=lambda: (0.25, 0.35, 0.28, 0.12), ge=0.0, le=1.0)
-    stress_per_t_MPa: float = spec(2.4, gt=0.0, doc="stress range at the joint per tonne lifted")
-    traffic_cv: float = spec(0.3, ge=0.0, doc="day-to-day scatter of traffic (gamma)")
-    rated_load_t: float = spec(65.0, gt=0.0)
-    heat_J_per_t: float = spec(25000.0, ge=0.0, doc="hoist motor losses per tonne lifted")
-    ambient_mean_C: float = spec(15.0, ge=ABSOLUTE_ZERO_C)
-    ambient_amplitude_C: float = spec(8.0, ge=0.0)
-
-    def check(self):
-        problems = []
-        if self.load_classes_t and max(self.load_classes_t) > self.rated_load_t:
-            problems.append(("load_classes_t", list(self.load_classes_t), f"must not exceed rated_load_t ({self.rated_load_t} t)"))
-        if self.ambient_mean_C - self.ambient_amplitude_C < ABSOLUTE_ZERO_C:
-            problems.append(("ambient_amplitude_C", self.ambient_amplitude_C, "takes the ambient below absolute zero"))
-        if len(self.load_probs) != len(self.load_classes_t):
-            problems.append(("load_probs", list(self.load_probs), f"needs one probability per load class ({len(self.load_classes_t)})"))
-        elif not math.isclose(sum(self.load_probs), 1.0, abs_tol=1e-9):
-            problems.append(("load_probs", list(self.load_probs), "must sum to 1"))
-        return problems
-
-
-@dataclass(frozen=True)
-class WindDutyConfig:
-    """A wind turbine in a farm sharing one weather."""
-
-    mean_wind_m_s: float = spec(9.0, gt=0.0)
-    weibull_k: float = spec(2.0, gt=0.0)
-    hourly_autocorrelation: float = spec(0.97, ge=0.0, lt=1.0)
-    cut_in_m_s: float = spec(3.0, ge=0.0)
-    rated_m_s: float = spec(12.0, gt=0.0)
-    cut_out_m_s: float = spec(25.0, gt=0.0)
-    rated_power_W: float = spec(3.0e6, gt=0.0)
-    gearbox_loss_fraction: float = spec(0.03, ge=0.0, lt=1.0)
-    rotor_cycles_per_h: float = spec(900.0, gt=0.0)
-    blade_stress_MPa: tuple[float, float] = spec(default_factory=lambda: (10.0, 30.0), ge=0.0, doc="(gravity part, aero part at rated wind)")
-    turbine_scatter_cv: float = spec(0.05, ge=0.0)
-    mean_wave_height_m: float = spec(1.2, gt=0.0)
-    wave_cv: float = spec(0.5, gt=0.0)
-    ambient_mean_C: float = spec(10.0, ge=ABSOLUTE_ZERO_C)
-    ambient_amplitude_C: float = spec(6.0, ge=0.0)
-
-    def check(self):
-        problems = []
-        if not self.cut_in_m_s < self.rated_m_s < self.cut_out_m_s:
-            problems.append(("", [self.cut_in_m_s, self.rated_m_s, self.cut_out_m_s], "needs cut_in_m_s < rated_m_s < cut_out_m_s"))
-        if self.ambient_mean_C - self.ambient_amplitude_C < ABSOLUTE_ZERO_C:
-            problems.append(("ambient_amplitude_C", self.ambient_amplitude_C, "takes the ambient below absolute zero"))
-        return problems
-
-
-@dataclass(frozen=True)
 class DutyConfig:
-    kind: str = spec("lifts", choices=("lifts", "wind", "none"))
-    lifts: LiftDutyConfig = spec(default_factory=LiftDutyConfig)
-    wind: WindDutyConfig = spec(default_factory=WindDutyConfig)
+    """The asset kind (`simengine.kinds`) and the settings of its duty: the loads over time."""
+
+    kind: str = spec("lifts", doc="asset kind: crane (or lifts), wind, none, an entry point of group "
+                                  "simengine.asset_kinds, or package.module:Name")
+    lifts: LiftDutyConfig = spec(default_factory=LiftDutyConfig, doc="the crane's duty")
+    wind: WindDutyConfig = spec(default_factory=WindDutyConfig, doc="the wind turbine's duty")
+    settings: dict[str, Any] = spec(default_factory=dict, doc="another kind's duty settings, checked by the kind")
+
+    def check(self):
+        from simengine.kinds.registry import resolve
+
+        try:
+            kind = resolve(self.kind)
+            if kind.settings_type is None and self.settings:
+                return [("settings", self.settings, f"asset kind {kind.name} takes no settings")]
+            kind.settings(self)
+        except ConfigError as err:  # its paths are the scenario's; a check's are relative to fleet.duty
+            return [(p.field.removeprefix("fleet.duty."), p.value, p.rule) for p in err.problems]
+        return []
 
 
 @dataclass(frozen=True)
@@ -332,10 +288,7 @@ class ScenarioConfig:
             for label, rep in (("repair", mode.repair), ("planned_repair", getattr(mode, "planned_repair", None))):
                 if rep is not None and rep.part is not None and rep.part not in self.spares:
                     problems.append((f"{where}.{mode.name}.{label}.part", rep.part, f"unknown spare part; known: {', '.join(self.spares) or 'none'}"))
-        if self.fleet.duty.kind == "none" and (self.fleet.physics_failures or self.fleet.sensors):
-            problems.append(("fleet.duty.kind", "none", "physics failures and sensors need a duty (lifts or wind) to load the physics"))
-        if self.crews.max_wave_height_m is not None and self.fleet.duty.kind != "wind":
-            problems.append(("crews.max_wave_height_m", self.crews.max_wave_height_m, "needs a wind duty (it brings the sea state)"))
+        problems += self._quantity_problems()
         ratio = self.window_h / self.sync_interval_h
         if abs(ratio - round(ratio)) > 1e-9:
             problems.append(("window_h", self.window_h, "must be a whole number of sync intervals"))
@@ -379,11 +332,40 @@ class ScenarioConfig:
                                                         "or a fixed life): name the components to replace"))
         return problems
 
+    def _quantity_problems(self):
+        """What the fleet's sensors and failure modes observe must be quantities of its kind; offshore
+        access needs a kind that brings the sea state."""
+        from simengine.kinds.registry import builtins, kind_of
+
+        fleet, kind = self.fleet, kind_of(self.fleet)
+        problems = []
+        if not kind.quantities and (fleet.physics_failures or fleet.sensors):
+            loaded = sorted({k.name for k in builtins().values() if k.quantities})
+            problems.append(("fleet.duty.kind", fleet.duty.kind, "physics failures and sensors need a duty to load the "
+                                                                  f"physics (asset kind {kind.name} has none; kinds with "
+                                                                  f"one: {', '.join(loaded)})"))
+        else:
+            observed = [(f"fleet.sensors[{i}].observes", s.observes) for i, s in enumerate(fleet.sensors)]
+            observed += [(f"fleet.physics_failures[{i}].quantity", m.quantity) for i, m in enumerate(fleet.physics_failures)]
+            problems += [(where, q, f"asset kind {kind.name} has no quantity {q}; its quantities: "
+                                    f"{', '.join(kind.quantities)}") for where, q in observed if q not in kind.quantities]
+        if self.crews.max_wave_height_m is not None and not kind.sea_state:
+            sea = sorted({k.name for k in builtins().values() if k.sea_state})
+            problems.append(("crews.max_wave_height_m", self.crews.max_wave_height_m,
+                             f"needs an asset kind whose duty brings the sea state ({', '.join(sea)}); "
+                             f"{kind.name} does not"))
+        return problems
+
     def _kind_problems(self):
-        kind, duty = self.fleet.kind, self.fleet.duty.kind
-        need = KIND_DUTY.get(kind)
-        if need is None or duty == need:
+        """A fleet labelled as a built-in kind (fleet.kind: sts_crane) must be of that kind."""
+        from simengine.kinds.registry import builtins, kind_of
+
+        owners = {label: k for k in builtins().values() for label in k.labels}
+        need = owners.get(self.fleet.kind)
+        if need is None or need is kind_of(self.fleet):
             return []
-        known = ", ".join(f"{k} -> {d}" for k, d in KIND_DUTY.items())
-        return [("fleet.kind", kind, f"a {kind} needs fleet.duty.kind={need}, not {duty} "
-                                     f"(kinds with a known duty: {known})")]
+        def spelling(k):
+            return (k.aliases or (k.name,))[0]
+        known = ", ".join(f"{label} -> {spelling(k)}" for label, k in owners.items())
+        return [("fleet.kind", self.fleet.kind, f"a {self.fleet.kind} needs fleet.duty.kind={spelling(need)}, not "
+                                                f"{self.fleet.duty.kind} (kinds with a known duty: {known})")]

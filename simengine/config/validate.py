@@ -11,7 +11,8 @@ listing every problem in document order. Conversion rules:
   bounds. ``str`` and ``bool`` take only their own type.
 - ``tuple[X, ...]``, ``tuple[X, Y]`` and ``list[X]`` take lists or tuples and build
   the annotated container (declare tuples to keep a config hashable); also
-  ``dict[str, X]``, ``Literal[...]``, ``X | None`` and nested dataclasses.
+  ``dict[str, X]``, ``Literal[...]``, ``X | None`` and nested dataclasses. ``Any`` takes
+  plain data as it is, for a part whose schema only a plugin knows (it checks it itself).
 - A field's bounds and choices apply to every scalar inside it.
 - An absent key takes the field's default (defaults are trusted); an absent
   nested dataclass without one is built from ``{}``.
@@ -173,6 +174,8 @@ def _choice_rule(value: Any, options: Sequence) -> str:
 
 
 def _convert(tp: Any, raw: Any, path: str, problems: list[Problem], meta: Mapping) -> Any:
+    if tp is Any:
+        return raw
     if dataclasses.is_dataclass(tp):
         return _build(tp, raw, path, problems)
     origin = typing.get_origin(tp)

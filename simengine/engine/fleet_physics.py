@@ -25,11 +25,12 @@ from dataclasses import dataclass
 import jax
 import numpy as np
 
+from simengine.kinds.quantities import OBSERVABLES
 from simengine.physics.asset import AssetInputs, AssetParams, AssetState, advance
 from simengine.physics.crack import crossing_fraction
 
 STATE_FIELDS = ("crack_m", "damage", "temp_C", "wear")
-OBS_FIELDS = ("vibration_rms", "natural_frequency_hz", "temperature_C", "load_factor", "crack_m", "damage", "wear")
+OBS_FIELDS = OBSERVABLES  # the catalogue's order is the observation arrays' order
 
 
 @dataclass(frozen=True)

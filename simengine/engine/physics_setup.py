@@ -1,11 +1,14 @@
-"""From a fleet's configuration to its physics: parameters, initial state, duty model."""
+"""From a fleet's configuration to its structural physics: parameters, initial state, S-N endurance.
+
+What every kind carrying the engine's structural physics shares
+(`simengine.kinds.structural.StructuralKind`); the duty model is the kind's own.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
 from simengine.config.scenario import FleetConfig, Scatter
-from simengine.engine.duty import LiftDuty, WindDuty
 from simengine.engine.sampling import draw_scatter
 from simengine.physics import sn
 from simengine.physics.asset import AssetParams, AssetState
@@ -49,17 +52,13 @@ def initial_state(fleet: FleetConfig, rng: np.random.Generator) -> AssetState:
     )
 
 
+def endurance_scatter(fleet: FleetConfig, rng: np.random.Generator) -> np.ndarray:
+    """Each asset's S-N endurance factor (lognormal, median 1): a duty's first draw from its stream."""
+    return draw_scatter(Scatter(1.0, fleet.sn.strength_scatter_cv), rng, fleet.count)
+
+
 def build_duty(fleet: FleetConfig, horizon_h: float, rng: np.random.Generator):
-    """The duty model of the fleet, or None for assets without physics loads."""
-    curve = sn_curve(fleet)
-    strength = draw_scatter(Scatter(1.0, fleet.sn.strength_scatter_cv), rng, fleet.count)
-    if fleet.duty.kind == "lifts":
-        c = fleet.duty.lifts
-        stress = c.stress_per_t_MPa * np.asarray(c.load_classes_t)
-        endurance = np.asarray(sn.cycles_to_failure(curve, stress))[None, :] * strength[:, None]
-        return LiftDuty(c, fleet.count, horizon_h, fleet.crack.paris_m, endurance, rng)
-    if fleet.duty.kind == "wind":
-        def endurance(stress):
-            return np.asarray(sn.cycles_to_failure(curve, stress))
-        return WindDuty(fleet.duty.wind, fleet.count, horizon_h, fleet.crack.paris_m, endurance, strength, rng)
-    return None
+    """The duty model of the fleet's kind, or None for assets without physics loads."""
+    from simengine.kinds.registry import kind_of
+
+    return kind_of(fleet).build_duty(fleet, horizon_h, rng)

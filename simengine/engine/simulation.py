@@ -18,9 +18,9 @@ from simengine.engine.fleet import EventLog, Fleet
 from simengine.engine.fleet_physics import FleetPhysics, Threshold
 from simengine.engine.kpis import KPIS, out_of_range
 from simengine.engine.maintenance import Maintenance
-from simengine.engine.physics_setup import build_duty, build_params, initial_state
 from simengine.engine.policies import Inspector
 from simengine.engine.recorder import Recorder
+from simengine.kinds.registry import kind_of
 from simengine.results.store import ReplicaResult
 
 HOURS_PER_YEAR = 8760.0
@@ -53,8 +53,9 @@ class Replica:
         self.env = env = simpy.Environment()
         self.log = EventLog()
         fleet_cfg = scenario.fleet
-        if duty is None and fleet_cfg.duty.kind != "none":
-            duty = build_duty(fleet_cfg, self.horizon_h, rng["duty"])  # the weather decides access too
+        self.kind = kind_of(fleet_cfg)
+        if duty is None:  # None for a kind without physics loads
+            duty = self.kind.build_duty(fleet_cfg, self.horizon_h, rng["duty"])  # the weather decides access too
         access = None
         if scenario.crews.max_wave_height_m is not None and hasattr(duty, "wave_height_m"):
             access = AccessWindows(duty.wave_height_m < scenario.crews.max_wave_height_m)
@@ -77,7 +78,7 @@ class Replica:
         self.recorder = Recorder(recorded, sc.outputs.record_interval_h, self.horizon_h)
         thresholds = [Threshold(m.quantity, m.limit) for m in sc.fleet.physics_failures]
         self.physics = FleetPhysics(
-            self.env, build_params(sc.fleet, rng["physics"]), initial_state(sc.fleet, rng["physics"]), duty,
+            self.env, self.kind.build_params(sc.fleet, rng["physics"]), self.kind.initial_state(sc.fleet, rng["physics"]), duty,
             thresholds, dt_h=sc.sync_interval_h, window_rows=int(round(sc.window_h / sc.sync_interval_h)),
             horizon_h=self.horizon_h, on_crossing=self.fleet.physics_failure, sensors=sensors,
             on_alarm=lambda *a: self.inspector.on_alarm(*a), recorder=self.recorder,

@@ -23,7 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from simengine.config.scenario import OBSERVABLES, SensorConfig
+from simengine.config.scenario import SensorConfig
+from simengine.kinds.quantities import OBSERVABLES
 from simengine.sensors.feature_level import FeatureLevel
 from simengine.sensors.features import FEATURE_KINDS, effective_sigma
 from simengine.sensors.raw import RawLevel

@@ -12,7 +12,7 @@ import pytest
 from calibration_setup import run_clients, served_plc, thinned
 from pace import deadline, slowdown
 
-from simengine.calibration.crack_filter import expected_driver_per_s
+from simengine.kinds.lift_duty import expected_driver_per_s
 from simengine.config import build
 from simengine.config.calibrate import CalibrateConfig
 from simengine.physics.crack import paris_block, paris_driver_to_grow

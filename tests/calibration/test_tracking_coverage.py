@@ -12,7 +12,7 @@ import pytest
 from scipy import stats
 
 from calibration_setup import run_jobs, thinned
-from simengine.calibration.crack_filter import expected_driver_per_s
+from simengine.kinds.lift_duty import expected_driver_per_s
 from simengine.config import build
 from simengine.config.calibrate import CalibrateConfig
 from simengine.engine.physics_setup import build_duty
