@@ -17,6 +17,7 @@ from matplotlib.figure import Figure
 
 from simengine.calibration.fit import Calibration
 from simengine.calibration.model import OUTPUTS
+from simengine.units import SECONDS_PER_HOUR
 
 _LABELS = {"temperature_C": ("Temperature", "°C"), "natural_frequency_hz": ("Natural frequency", "Hz"),
            "vibration_rms": ("Vibration RMS", "m/s²")}
@@ -102,7 +103,7 @@ def plot_crack_track(times_h, estimate_m, sd_m, path: Path, truth_m=None) -> Pat
     if not times_h.shape == estimate_m.shape == sd_m.shape or times_h.ndim != 1:
         raise ValueError(f"times_h, estimate_m and sd_m must be 1-d of one length, got shapes "
                          f"{times_h.shape}, {estimate_m.shape}, {sd_m.shape}")
-    t, t_label = _time_axis(times_h * 3600.0)
+    t, t_label = _time_axis(times_h * SECONDS_PER_HOUR)
     low, high = np.clip(estimate_m - 2.0 * sd_m, 0.0, None) * 1e3, (estimate_m + 2.0 * sd_m) * 1e3
     fig, ax = _figure_with_axes()
     ax.fill_between(t, low, high, where=np.isfinite(low) & np.isfinite(high), color="tab:blue", alpha=0.25,
@@ -145,10 +146,10 @@ def _used(cal: Calibration) -> list[int]:
 
 def _time_axis(t_s: np.ndarray) -> tuple[np.ndarray, str]:
     span = float(np.nanmax(t_s) - np.nanmin(t_s)) if np.size(t_s) else 0.0
-    if span <= 3 * 3600.0:
+    if span <= 3 * SECONDS_PER_HOUR:
         return t_s / 60.0, "Time [min]"
     if span <= 3 * 86400.0:
-        return t_s / 3600.0, "Time [h]"
+        return t_s / SECONDS_PER_HOUR, "Time [h]"
     return t_s / 86400.0, "Time [days]"
 
 

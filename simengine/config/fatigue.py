@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from simengine.config.scenario import LiftDutyConfig, Scatter
 from simengine.config.validate import spec
+from simengine.units import HOURS_PER_YEAR
 
 
 @dataclass(frozen=True)
@@ -119,7 +120,7 @@ class FatigueConfig:
         if not _NAME.fullmatch(self.name):
             problems.append(("name", self.name, "must be letters, digits, '_', '-' or '.', starting with a letter "
                              "or digit: it names the results folder"))
-        blocks = self.horizon_years * 8760.0 / self.block_h
+        blocks = self.horizon_years * HOURS_PER_YEAR / self.block_h
         if blocks > 1e6:
             problems.append(("block_h", self.block_h, f"gives {blocks:.3g} blocks over the horizon; at most 10^6"))
         return problems

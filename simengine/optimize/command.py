@@ -12,7 +12,6 @@ import gc
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 
 from simengine.batch.pools import open_pool
@@ -25,7 +24,7 @@ from simengine.optimize.report import best_line, markdown, terminal_table
 from simengine.optimize.space import Space, flatten_variables, path_problems
 from simengine.optimize.study import TrialResult, search
 from simengine.optimize.store import write_study
-from simengine.results.publish import StagedFolder, Terminated, signals_end_run
+from simengine.results.publish import StagedFolder, Terminated, signals_end_run, stamped_name
 
 
 @dataclass(frozen=True)
@@ -92,11 +91,10 @@ def _constraint_problems(raw, reported: set[str]) -> list[Problem]:
 
 def run_command(plain: dict) -> int:
     scenario, settings, provenance = settings_and_scenario(plain)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
     progress = sys.stderr.isatty() if settings.progress is None else settings.progress
     with signals_end_run() as pending:
         try:
-            with StagedFolder(settings.out_dir, f"optimize-{stamp}") as folder:  # fails here if out_dir is unwritable
+            with StagedFolder(settings.out_dir, stamped_name("optimize")) as folder:  # fails here if out_dir is unwritable
                 print(f"simengine optimize: {scenario.name}, {settings.direction} {settings.objective}"
                       f"{' subject to ' + ', '.join(settings.constraints) if settings.constraints else ''}; "
                       f"{settings.trials} trials x {settings.replicas} replicas, seed {settings.seed}, "

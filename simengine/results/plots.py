@@ -2,7 +2,7 @@
 
 Figures are drawn on matplotlib's Agg canvas directly, never through
 pyplot, so no window opens and no global figure state is left behind.
-Stored times are in hours and shown in years of 8,760 h, as the engine
+Stored times are in hours and shown in years of 8,760 h (`simengine.units`), as the engine
 counts them; crack lengths are stored in metres and shown in millimetres.
 """
 
@@ -16,8 +16,8 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from simengine.results.store import RunData
+from simengine.units import HOURS_PER_YEAR
 
-HOURS_PER_YEAR = 8760.0  # the engine's year (365 d): a 10-year horizon ends at 10 on the axis
 _TIMELINE_STYLE = {
     # kind: (marker, colour, label)
     # drawn in this order, so the rare structural events stay on top

@@ -1,6 +1,7 @@
 """A results folder that appears whole or not at all, and signals that end a run cleanly.
 
-Used by `simengine run` (and the library's `simengine.run`) and `simengine fatigue`.
+Used by `simengine run` (and the library's `simengine.run`), `simengine fatigue`, `sweep`,
+`sensitivity` and `optimize`. Their folders are named by `stamped_name`.
 A run writes into a staging folder beside its final one, named
 ``.<name>.partial-<pid>`` (hidden, and saying it is unfinished), fsyncs what it
 wrote and renames the staging folder to its final name in one step. Any error,
@@ -30,10 +31,22 @@ import shutil
 import signal
 import threading
 from contextlib import contextmanager
+from datetime import datetime, timezone
 from pathlib import Path
 
 _PARTIAL = re.compile(r"^\.(.+)\.partial-(\d+)$")
 RESUMABLE = "batch.json"  # in a staging folder: the work in it can be resumed, so it is kept
+
+
+def utc_stamp() -> str:
+    """Now, in UTC, as ``20261203T014512123456Z``: sorts as it reads, is safe in a file name, and carries
+    microseconds, so that two runs started in the same second get different names."""
+    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+
+
+def stamped_name(prefix: str) -> str:
+    """The name of a new output folder (or file): ``<prefix>-<utc_stamp()>``."""
+    return f"{prefix}-{utc_stamp()}"
 
 
 class Terminated(BaseException):

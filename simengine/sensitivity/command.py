@@ -10,7 +10,6 @@ is refused before the first replica; the results folder appears only whole.
 from __future__ import annotations
 
 import sys
-from datetime import datetime, timezone
 
 from simengine.config import ConfigError, Problem, build
 from simengine.config.scenario import ScenarioConfig
@@ -116,14 +115,13 @@ def banner(settings: SensitivitySettings, scenario: ScenarioConfig, evaluator, p
 def run_study_to_folder(settings: SensitivitySettings, scenario: ScenarioConfig, evaluator, provenance: dict,
                         pending) -> int:
     from simengine.batch.pools import open_pool
-    from simengine.results.publish import StagedFolder
+    from simengine.results.publish import StagedFolder, stamped_name
     from simengine.sensitivity.report import markdown, plot, table, write_h5
     from simengine.sensitivity.sobol import design, run_study
 
     points = design(evaluator, settings.samples, settings.seed)  # every sample point checked: a ConfigError here
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
     try:  # before the first replica: an output folder that cannot be written costs nothing
-        staged = StagedFolder(settings.out_dir, f"sensitivity-{stamp}")
+        staged = StagedFolder(settings.out_dir, stamped_name("sensitivity"))
     except OSError as err:
         raise ConfigError([Problem("out_dir", settings.out_dir,
                                    f"must be a folder this run can write: {err.strerror or err}")]) from None

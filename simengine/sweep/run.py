@@ -15,7 +15,6 @@ import shutil
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +25,7 @@ from simengine.batch.resume import check_resume, find_unfinished, write_manifest
 from simengine.batch.variants import PIECES, done_pieces, run_variants
 from simengine.config import ConfigError, Problem, to_dict
 from simengine.engine.kpis import KPIS
-from simengine.results.publish import RESUMABLE, StagedFolder, Terminated
+from simengine.results.publish import RESUMABLE, StagedFolder, Terminated, stamped_name
 from simengine.sweep.compare import Comparison, compare
 from simengine.sweep.plots import plot_sweep
 from simengine.sweep.report import markdown_report, text_report
@@ -152,5 +151,4 @@ def _sweep_to_folder(staged: StagedFolder, variants, replicas, seed, pool, base,
 
 def _folder_name(variants: list[Variant]) -> str:
     names = list(dict.fromkeys(v.scenario.name for v in variants))
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
-    return f"sweep-{names[0] if len(names) == 1 else 'scenarios'}-{stamp}"
+    return stamped_name(f"sweep-{names[0] if len(names) == 1 else 'scenarios'}")
