@@ -15,10 +15,22 @@ with I and its inverse in a form exact at every m (m = 2 included),
 
 so the failure block is found by bisection on the cumulative multiplier
 (shared by all replicas) and the crossing time within it exactly: no
-stepping, O(log n_blocks) per replica. Crack length-dependent Y
-(`run_variable_Y`): blocks are stepped with a predictor–corrector Y (see
-`simengine.fatigue.crack_growth`), jitted, vmapped over replicas, scanned over
-blocks. Both run in float64 on whatever device JAX finds.
+stepping, O(log n_blocks) per replica.
+
+Crack length-dependent Y (`run_variable_Y`): the growth law is still
+autonomous in the cumulative driver s, so it still separates, now into an
+integral with no closed form,
+
+    s(a) = ∫_{a0}^{a} da' / (C π^{m/2} Y(a')^m a'^{m/2}),
+
+computed per replica by composite Clenshaw–Curtis quadrature in ln(a/a0)
+(`simengine.fatigue.paris_quadrature`, with its error bound): the failure
+block is found from s(a_crit) by the same bisection as for constant Y, and the
+recorded cracks are s^{-1} at the records' cumulative drivers (Newton on the
+quadrature's interpolant). No block is stepped; the result is the exact
+solution up to the quadrature's error (~1e-13 relative in the life), where
+stepping block by block (Heun, `crack_growth.predictor_corrector_block`) errs
+by O(D^2). Both run in float64 on whatever device JAX finds.
 
 Status codes, per replica (a diverging replica never fails the batch):
 """
@@ -31,7 +43,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from simengine.physics.crack import log1p_over, paris_integral, paris_integral_inverse
+from simengine.fatigue.paris_quadrature import crack_at, driver_table, driver_to_fail
+from simengine.physics.crack import paris_integral, paris_integral_inverse
 from simengine.physics.pytree import pytree_dataclass
 
 SURVIVED, FAILED, INVALID, DIVERGED = 0, 1, 2, 3
@@ -74,10 +87,26 @@ def run_constant_Y(params: ReplicaParams, multipliers, Y, record_every: int) -> 
 
     multipliers: (n_blocks,) block multipliers B; record_every: blocks per record span.
     """
-    cum = jnp.concatenate([jnp.zeros(1), jnp.cumsum(multipliers)])  # cum[n] = Σ_{i<n} B[i]
-    n_blocks = multipliers.shape[0]
-    rec = jnp.minimum(jnp.arange(1, -(-n_blocks // record_every) + 1) * record_every, n_blocks)  # last: the horizon
+    cum, rec = _cumulative(multipliers, record_every)
     return jax.vmap(lambda p: _one_constant_Y(p, cum, Y, rec))(params)
+
+
+def _cumulative(multipliers, record_every: int):
+    """cum[n] = Σ_{i<n} B[i] (n_blocks + 1,) and the block index that ends each record span (the last: the horizon)."""
+    cum = jnp.concatenate([jnp.zeros(1), jnp.cumsum(multipliers)])
+    n_blocks = multipliers.shape[0]
+    rec = jnp.minimum(jnp.arange(1, -(-n_blocks // record_every) + 1) * record_every, n_blocks)
+    return cum, rec
+
+
+def _failure_block(cum, needed):
+    """Fractional block index at which the cumulative multiplier reaches `needed`; inf if it never does.
+    Within a block the driver accrues uniformly in time, so the fraction is linear in the multiplier."""
+    n = jnp.searchsorted(cum, needed, side="left")  # first boundary with cum >= needed
+    within = n < cum.shape[0]
+    n_c = jnp.clip(n, 1, cum.shape[0] - 1)
+    frac = (needed - cum[n_c - 1]) / jnp.where(cum[n_c] > cum[n_c - 1], cum[n_c] - cum[n_c - 1], 1.0)
+    return jnp.where(within & (needed >= 0), n_c - 1 + frac, jnp.inf)
 
 
 def _one_constant_Y(p: ReplicaParams, cum, Y, rec):
@@ -85,11 +114,7 @@ def _one_constant_Y(p: ReplicaParams, cum, Y, rec):
     rate = k * p.driver_per_block  # Paris integral per unit of cumulative multiplier
     to_fail = paris_integral(p.initial_flaw_m, p.critical_m, p.paris_m)
     needed = jnp.where(rate > 0, to_fail / jnp.where(rate > 0, rate, 1.0), jnp.inf)  # cumulative multiplier to fail
-    n = jnp.searchsorted(cum, needed, side="left")  # first boundary with cum >= needed
-    within = n < cum.shape[0]
-    n_c = jnp.clip(n, 1, cum.shape[0] - 1)
-    frac = (needed - cum[n_c - 1]) / jnp.where(cum[n_c] > cum[n_c - 1], cum[n_c] - cum[n_c - 1], 1.0)
-    failure_block = jnp.where(within & (needed >= 0), n_c - 1 + frac, jnp.inf)
+    failure_block = _failure_block(cum, needed)
     ok = _valid(p)
     status = jnp.where(~ok, INVALID, jnp.where(jnp.isfinite(failure_block), FAILED, SURVIVED))
     crack = jnp.minimum(paris_integral_inverse(p.initial_flaw_m, rate * cum[rec], p.paris_m), p.critical_m)
@@ -99,50 +124,24 @@ def _one_constant_Y(p: ReplicaParams, cum, Y, rec):
 
 @partial(jax.jit, static_argnames=("geometry", "record_every"))
 def run_variable_Y(params: ReplicaParams, multipliers, geometry, width_m, record_every: int) -> BatchResult:
-    """Blocks stepped one by one with a crack-length dependent Y(a); `geometry` is a
-    function Y(a, width_m) (static, so it is compiled in)."""
-    n_blocks = multipliers.shape[0]
-    n_rec = -(-n_blocks // record_every)
-    # pad the last span with unloaded blocks: every block is applied, the last record is the horizon's end
-    padded = jnp.concatenate([multipliers, jnp.zeros(n_rec * record_every - n_blocks)])
-    spans = padded.reshape(n_rec, record_every)
-    return jax.vmap(lambda p: _one_variable_Y(p, spans, geometry, width_m))(params)
+    """All replicas under one load history with a crack-length dependent Y(a); `geometry` is a
+    function Y(a, width_m) of jax.numpy arrays (static, so it is compiled in).
 
-
-def _one_variable_Y(p: ReplicaParams, spans, geometry, width_m):
-    """Heun's predictor–corrector of `crack_growth.predictor_corrector_block`, carried in the Paris
-    integral from the initial flaw, u = ∫_{a0}^{a} a^(-m/2) da, which each block raises by
-    C π^(m/2) Y_eff^m D; a(u) in the form exact at every m (m <= 2 included)."""
-    m, e = p.paris_m, 1.0 - p.paris_m / 2.0
-    a0 = p.initial_flaw_m
-    rate = p.paris_C * jnp.pi ** (m / 2.0) * p.driver_per_block  # du per unit multiplier and unit Y^m
-    a0_e = a0**e
-    uc = paris_integral(a0, p.critical_m, m)
-
-    def a_of(u):
-        return a0 * jnp.exp(log1p_over(e, u / a0_e))
-
-    def block(carry, b):
-        a, u, n, failed_at = carry
-        y0m = geometry(a, width_m) ** m
-        a_pred = a_of(u + rate * b * y0m)
-        # the corrector's Y stops at the critical depth: beyond it the detail has failed
-        u1 = u + rate * b * 0.5 * (y0m + geometry(jnp.minimum(a_pred, p.critical_m), width_m) ** m)
-        crossed = jnp.isinf(failed_at) & (u1 >= uc)
-        failed_at = jnp.where(crossed, n + (uc - u) / jnp.where(u1 > u, u1 - u, 1.0), failed_at)
-        u1 = jnp.minimum(u1, uc)  # hold at the critical depth
-        return (a_of(u1), u1, n + 1.0, failed_at), None
-
-    def span(carry, blocks):
-        carry, _ = jax.lax.scan(block, carry, blocks)
-        return carry, carry[0]
-
-    start = (a0, jnp.zeros_like(a0), 0.0, jnp.inf)
-    (a_end, _, _, failed_at), crack = jax.lax.scan(span, start, spans)
-    ok = _valid(p)
-    status = jnp.where(~ok, INVALID, jnp.where(~jnp.isfinite(a_end) & jnp.isinf(failed_at), DIVERGED,
-                                                jnp.where(jnp.isfinite(failed_at), FAILED, SURVIVED)))
-    return BatchResult(failure_block=jnp.where(ok, failed_at, jnp.nan), status=status, crack_m=jnp.where(ok, crack, jnp.nan))
+    The driver to failure and the crack at each record come from the quadrature of
+    `simengine.fatigue.paris_quadrature` (no block is stepped); the failure block from the
+    cumulative multiplier as for constant Y."""
+    cum, rec = _cumulative(multipliers, record_every)
+    C, m, a0, ac, D = (jnp.asarray(getattr(params, name), dtype=float) for name in ReplicaParams.__dataclass_fields__)
+    table = driver_table(jnp, C, m, a0, ac, geometry, width_m)
+    to_fail = driver_to_fail(table)
+    needed = jnp.where(D > 0, to_fail / jnp.where(D > 0, D, 1.0), jnp.inf)  # cumulative multiplier to fail
+    failure_block = jnp.where(jnp.isnan(needed), jnp.inf, _failure_block(cum, needed))
+    crack = crack_at(jnp, table, D, cum[rec], a0, ac)
+    ok = _valid(params)
+    status = jnp.where(~ok, INVALID, jnp.where(jnp.isfinite(failure_block), FAILED,
+                                                jnp.where(jnp.isfinite(crack[:, -1]), SURVIVED, DIVERGED)))
+    return BatchResult(failure_block=jnp.where(ok, failure_block, jnp.nan), status=status,
+                       crack_m=jnp.where(ok[:, None], crack, jnp.nan))
 
 
 def _np_integral(a0, a1, m):
@@ -177,6 +176,26 @@ def reference_numpy_stepping(params: ReplicaParams, multipliers: np.ndarray, Y: 
             failed[hit] = n + _np_integral(a[hit], ac[hit], m[hit]) / _np_integral(a[hit], a1[hit], m[hit])
         a = np.minimum(a1, ac)
     return failed
+
+
+def reference_numpy_quadrature(params: ReplicaParams, multipliers: np.ndarray, geometry, width_m: float,
+                               record_every: int):
+    """`run_variable_Y`'s algorithm (`paris_quadrature` with numpy) in plain NumPy, `geometry` a NumPy
+    function Y(a, width_m): the same-algorithm baseline. Returns (failure_block, crack_m)."""
+    C, m, a0, ac, D = (np.asarray(x, float) for x in (params.paris_C, params.paris_m, params.initial_flaw_m,
+                                                    params.critical_m, params.driver_per_block))
+    cum = np.concatenate([[0.0], np.cumsum(multipliers)])
+    n_blocks = multipliers.size
+    rec = np.minimum(np.arange(1, -(-n_blocks // record_every) + 1) * record_every, n_blocks)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        table = driver_table(np, C, m, a0, ac, geometry, width_m)
+        needed = np.where(D > 0, driver_to_fail(table) / np.where(D > 0, D, 1.0), np.inf)
+        n = np.searchsorted(cum, needed, side="left")
+        n_c = np.clip(n, 1, cum.size - 1)
+        frac = (needed - cum[n_c - 1]) / np.where(cum[n_c] > cum[n_c - 1], cum[n_c] - cum[n_c - 1], 1.0)
+        failure_block = np.where((n < cum.size) & (needed >= 0), n_c - 1 + frac, np.inf)
+        crack = crack_at(np, table, D, cum[rec], a0, ac)
+    return failure_block, crack
 
 
 def reference_numpy_same_algebra(params: ReplicaParams, multipliers: np.ndarray, Y: float) -> np.ndarray:
