@@ -1,4 +1,7 @@
-"""Run a fatigue batch from its configuration: sample replicas (here), solve them (on any pool), summarise."""
+"""Run a fatigue batch from its configuration: sample replicas (here), solve them (on any pool), summarise.
+
+The toolkit solves in this process or on a pool it is handed (`simengine.batch.pools` opens them);
+`simengine.fatigue_cli.executors.run_fatigue` takes executors by name."""
 
 from __future__ import annotations
 
@@ -10,8 +13,8 @@ from scipy import stats
 
 from simengine.config.fatigue import FatigueConfig
 from simengine.fatigue.batch import DIVERGED, INVALID, STATUS, BatchResult, ReplicaParams
-
-HOURS_PER_YEAR = 8760.0
+from simengine.scatter import draw_scatter
+from simengine.units import HOURS_PER_YEAR
 
 
 @dataclass(frozen=True)
@@ -69,7 +72,7 @@ def load_spectrum(cfg: FatigueConfig):
         # the recorded span's counts, scaled to one block at the recorded activity's share of the time
         return spectrum.repeated(cfg.block_h * h.duty_fraction)
     lifts = load.crane_lifts
-    per_block = lifts.lifts_per_h * lifts.operating_hours_per_year / 8760.0 * cfg.block_h
+    per_block = lifts.lifts_per_h * lifts.operating_hours_per_year / HOURS_PER_YEAR * cfg.block_h
     ranges = lifts.stress_per_t_MPa * np.asarray(lifts.load_classes_t)
     return LoadSpectrum(ranges_MPa=ranges, means_MPa=ranges / 2.0, counts=per_block * np.asarray(lifts.load_probs),
                         block_h=cfg.block_h, source="crane_lifts")
@@ -97,8 +100,6 @@ def block_multipliers(cfg: FatigueConfig, lengths: np.ndarray, rng: np.random.Ge
 
 
 def sample_replicas(cfg: FatigueConfig, spectrum, n: int, rng: np.random.Generator) -> tuple[ReplicaParams, np.ndarray]:
-    from simengine.engine.sampling import draw_scatter  # here: importing simengine.fatigue must not load the engine
-
     mat = cfg.material
     m = mat.paris_m.mean + mat.paris_m.sd * rng.standard_normal(n) if mat.paris_m.sd > 0 else np.full(n, mat.paris_m.mean)
     scale = draw_scatter(cfg.load.scale, rng, n)
@@ -133,31 +134,28 @@ def sample_batch(cfg: FatigueConfig, *, replicas: int, seed: int, spectrum=None)
     return FatigueSample(params, scale, block_multipliers(cfg, lengths, rng_load), lengths, record_every)
 
 
-def run_fatigue(cfg: FatigueConfig, *, replicas: int, seed: int, spectrum=None, executor="serial", workers: int = 2,
-                dask_address: str | None = None, dask_timeout_s: float = 10.0, chunk: int | None = None,
-                progress: bool = False, on_chunk=None) -> FatigueRun:
+def run_fatigue(cfg: FatigueConfig, *, replicas: int, seed: int, spectrum=None, executor=None,
+                chunk: int | None = None, progress: bool = False, on_chunk=None) -> FatigueRun:
     """Sample `replicas` details, push them through the horizon's load blocks.
 
     `spectrum` (a LoadSpectrum per block) defaults to `load_spectrum(cfg)`.
-    `executor`: "serial" (one jitted call here, unless `chunk`), "processes" (a
-    local pool of `workers`), "dask" (a LocalCluster of `workers`, or the
-    scheduler at `dask_address`), a `distributed.Client`, or an open pool
-    (`simengine.batch.pools`). Bitwise the same result on every executor, worker
-    count and `chunk` (replicas per task; None: a few tasks per worker).
-    `on_chunk` is called after each finished chunk.
+    `executor`: None or "serial" (one jitted call here, unless `chunk`), or an
+    open pool: anything with `workers` and `imap(fn, tasks)` yielding (task
+    index, result), such as `simengine.batch.pools.open_pool("processes")`;
+    executors by name: `simengine.fatigue_cli.executors.run_fatigue`. Bitwise
+    the same result on every executor, worker count and `chunk` (replicas per
+    task; None: a few tasks per worker). `on_chunk` is called after each
+    finished chunk.
     """
-    from simengine.batch.pools import open_pool
-    from simengine.fatigue.solve import solve_on
+    from simengine.fatigue.solve import InProcess, solve_on
 
+    if executor not in (None, "serial") and not hasattr(executor, "imap"):
+        raise ValueError(f"executor = {executor!r}: must be None, 'serial' or an open pool (with imap); "
+                         "for executors by name use simengine.fatigue_cli.executors.run_fatigue")
+    pool = InProcess() if executor in (None, "serial") else executor
     sample = sample_batch(cfg, replicas=replicas, seed=seed, spectrum=spectrum)
-    own_pool = isinstance(executor, str) or not hasattr(executor, "imap")
-    pool = open_pool(executor, workers, dask_address, dask_timeout_s) if own_pool else executor
-    try:
-        result = solve_on(pool, cfg.material.geometry, sample.params, sample.multipliers, sample.record_every,
-                          chunk=chunk, progress=progress, on_chunk=on_chunk)
-    finally:
-        if own_pool:
-            pool.close()
+    result = solve_on(pool, cfg.material.geometry, sample.params, sample.multipliers, sample.record_every,
+                      chunk=chunk, progress=progress, on_chunk=on_chunk)
     return assemble(cfg, seed, sample, result)
 
 

@@ -24,6 +24,19 @@ from simengine.fatigue.batch import BatchResult, ReplicaParams
 TASKS_PER_WORKER = 4  # a few tasks per worker, so one slow worker does not hold up the end
 
 
+class InProcess:
+    """The pool of this process: tasks one after another, here (the interface of `simengine.batch.pools`)."""
+
+    workers = 1
+
+    def imap(self, fn: Callable, tasks):
+        for i, args in enumerate(tasks):
+            yield i, fn(*args)
+
+    def close(self) -> None:
+        pass
+
+
 def fatigue_chunk_size(replicas: int, workers: int, serial: bool) -> int:
     """Replicas per task: all of them in this process (one vectorised call), else a few tasks per worker."""
     return replicas if serial else max(1, math.ceil(replicas / (TASKS_PER_WORKER * max(workers, 1))))

@@ -24,6 +24,7 @@ import numpy as np
 
 from simengine.fatigue.crack_growth import block_driver
 from simengine.fatigue.miner import damage
+from simengine.units import HOURS_PER_DAY, SECONDS_PER_HOUR
 
 REPRESENTATIVES = ("upper", "midpoint")
 # units attribute -> factor to MPa (stress) or to strain (dimensionless)
@@ -33,7 +34,8 @@ _STRAIN_UNITS = {"µε": 1e-6, "με": 1e-6, "ue": 1e-6, "microstrain": 1e-6, "u
                  "m/m": 1.0, "strain": 1.0}
 GAP_FACTOR = 5.0  # an advance over this many typical intervals is a gap in the readings, not load time
 CLOCK_QUANTITY = "clock_s"  # a recording's tag holding the PLC's scan time (`simengine.plc.virtual_plc.CLOCK`)
-_TIME_TO_H = {"h": 1.0, "hour": 1.0, "hours": 1.0, "s": 1.0 / 3600.0, "min": 1.0 / 60.0, "d": 24.0, "day": 24.0}
+_TIME_TO_H = {"h": 1.0, "hour": 1.0, "hours": 1.0, "s": 1.0 / SECONDS_PER_HOUR, "min": 1.0 / 60.0,
+              "d": HOURS_PER_DAY, "day": HOURS_PER_DAY}
 
 
 @dataclass(frozen=True)
@@ -182,8 +184,9 @@ def spectrum_from_history(signal_MPa, dt_s: float, range_bins=64, mean_bins=None
     cycles = rainflow.count_cycles(signal)
     if require_closed:
         _check_closed(cycles, source)
-    return spectrum_from_cycles(cycles, signal.size * dt_s / 3600.0, range_bins, mean_bins,
-                                representative=representative, source=source, recorded_h=signal.size * dt_s / 3600.0)
+    recorded_h = signal.size * dt_s / SECONDS_PER_HOUR
+    return spectrum_from_cycles(cycles, recorded_h, range_bins, mean_bins,
+                                representative=representative, source=source, recorded_h=recorded_h)
 
 
 def _check_closed(cycles, source: str) -> None:
@@ -242,7 +245,7 @@ def spectrum_from_hdf5(path, variable: str, *, group: str = "series", replica: i
         if time_h is None or time_h.size < 2:
             raise ValueError(f"duration_h is None and {key!r} has no time scale of >= 2 points; give duration_h")
         duration_h = float((time_h[-1] - time_h[0]) * time_h.size / (time_h.size - 1))
-    dt_s = duration_h * 3600.0 / stress.size
+    dt_s = duration_h * SECONDS_PER_HOUR / stress.size
     spectrum = spectrum_from_history(stress, dt_s, range_bins, mean_bins, representative=representative,
                                      source=f"{path}:{key}[replica={replica}, asset={asset}]",
                                      require_closed=True)
@@ -251,7 +254,7 @@ def spectrum_from_hdf5(path, variable: str, *, group: str = "series", replica: i
 
 
 def _is_recording(path) -> bool:
-    """Whether `path` holds a PLC recording (`simengine.plc.recorder`'s layout)."""
+    """Whether `path` holds a PLC recording (`simengine.recording`'s layout)."""
     try:
         with h5py.File(path, "r") as f:
             return "recording" in f
@@ -261,12 +264,12 @@ def _is_recording(path) -> bool:
 
 
 def _spectrum_from_recording(path, tag, youngs_modulus_MPa, units, duration_h, range_bins, mean_bins, representative):
-    """One tag of a PLC recording (`simengine.plc.recorder`); only GOOD samples are counted.
+    """One tag of a PLC recording (`simengine.recording`); only GOOD samples are counted.
 
     The span is the PLC's scan clock where the recording has a clock tag (quantity `clock_s`):
     arrival times run at the link's pace, not the PLC's (a virtual PLC served at time_factor 60
     delivers an hour in a minute). Without one, arrival times, and the time base says so."""
-    from simengine.plc.recorder import read_recording
+    from simengine.recording import read_recording
 
     rec = read_recording(path)
     if tag not in rec.tags:
@@ -278,7 +281,7 @@ def _spectrum_from_recording(path, tag, youngs_modulus_MPa, units, duration_h, r
     unit = units if units is not None else rec.units[col]
     stress = rec.values[good, col] * _to_MPa(unit, youngs_modulus_MPa, tag)
     if duration_h is not None:
-        span_s, base = duration_h * 3600.0, "duration_h as given"
+        span_s, base = duration_h * SECONDS_PER_HOUR, "duration_h as given"
     else:
         span_s, base = recording_span_s(rec, good)
     spectrum = spectrum_from_history(stress, span_s / stress.size, range_bins, mean_bins,

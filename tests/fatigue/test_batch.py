@@ -191,7 +191,7 @@ def test_variable_Y_batch_computes_m_at_and_below_2_inside_the_enclosure(m):
 
 
 def test_finite_width_batch_with_scattered_m_keeps_every_replica_and_says_so():
-    from simengine.fatigue.report import summary_text
+    from simengine.fatigue_cli.report import summary_text
 
     cfg = small_config(material={"paris_m": {"mean": 2.5, "sd": 0.35}, "critical_m": 0.025,
                                  "geometry": {"kind": "finite_width", "width_m": 0.06}})
@@ -202,7 +202,7 @@ def test_finite_width_batch_with_scattered_m_keeps_every_replica_and_says_so():
 
 
 def test_summary_says_which_replicas_are_not_in_p_failure():
-    from simengine.fatigue.report import summary_text
+    from simengine.fatigue_cli.report import summary_text
 
     import dataclasses
 

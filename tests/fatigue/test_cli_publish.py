@@ -75,7 +75,7 @@ def test_kill_9_leaves_only_a_marked_staging_folder_that_the_next_run_sweeps(tmp
 
 
 def test_a_live_runs_staging_folder_is_not_swept(tmp_path):
-    from simengine.fatigue.publish import sweep_stale
+    from simengine.results.publish import sweep_stale
 
     live = tmp_path / f".fatigue-x-1.partial-{os.getppid()}"
     live.mkdir()
@@ -125,7 +125,7 @@ def test_ctrl_c_that_a_library_swallows_still_ends_the_run(tmp_path, monkeypatch
     landing there used to be lost, and the run went on to publish. Here one lands there for sure."""
     import gc
 
-    import simengine.fatigue.report as report
+    import simengine.fatigue_cli.report as report
 
     fired = []
 

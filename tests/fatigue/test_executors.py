@@ -8,7 +8,7 @@ import pytest
 
 from simengine.config import build
 from simengine.config.fatigue import FatigueConfig
-from simengine.fatigue.runner import run_fatigue
+from simengine.fatigue_cli.executors import run_fatigue
 
 CHUNK = 7
 

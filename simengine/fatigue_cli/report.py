@@ -11,6 +11,7 @@ from simengine.config import to_dict
 from simengine.fatigue.batch import INVALID, STATUS
 from simengine.fatigue.runner import FatigueRun
 from simengine.results import ReplicaResult, Table, write_run
+from simengine.units import HOURS_PER_YEAR
 
 _EVENT_DTYPE = [("time_h", "f8"), ("asset", "i4"), ("kind", "U16"), ("value", "f8")]
 
@@ -32,7 +33,7 @@ def yearly_table(run: FatigueRun) -> Table:
 def replica_results(run: FatigueRun) -> list[ReplicaResult]:
     """One row per replica: its sampled parameters, its life and its crack history."""
     p = run.params
-    times_h = run.record_years * 8760.0
+    times_h = run.record_years * HOURS_PER_YEAR
     out = []
     for i in range(run.n):
         kpis = {"time_to_failure_years": float(run.failure_years[i]), "status": float(run.status[i]),

@@ -3,6 +3,7 @@
 Order matters to a user: a load history that cannot be read and an output
 folder that cannot be written are refused before any replica runs, and the
 results folder appears only when it is complete (`simengine.results.publish`).
+The batch itself is the standalone toolkit's (`simengine.fatigue.runner`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import sys
 from simengine.config import ConfigError, Problem
 from simengine.config.fatigue import FatigueConfig
 from simengine.config.run import FatigueSettings
-from simengine.results.publish import PendingSignals
+from simengine.results.publish import PendingSignals, stamped_name
 
 
 def run_batch(cfg: FatigueConfig, settings: FatigueSettings, plain: dict, pending: PendingSignals) -> int:
@@ -36,16 +37,13 @@ def run_batch(cfg: FatigueConfig, settings: FatigueSettings, plain: dict, pendin
 
 
 def _run_on(pool, cfg, settings, plain, pending, spectrum, run: dict) -> int:
-    from datetime import datetime, timezone
-
     from simengine.fatigue.batch import INVALID
-    from simengine.fatigue.report import plot_fatigue, summary_text, write_fatigue
     from simengine.fatigue.runner import run_fatigue
+    from simengine.fatigue_cli.report import plot_fatigue, summary_text, write_fatigue
     from simengine.results.publish import StagedFolder
 
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
     try:  # before the batch: an output folder that cannot be written costs nothing
-        staged = StagedFolder(settings.out_dir, f"fatigue-{cfg.name}-{stamp}")
+        staged = StagedFolder(settings.out_dir, stamped_name(f"fatigue-{cfg.name}"))
     except OSError as err:
         raise ConfigError([Problem("out_dir", settings.out_dir,
                                    f"must be a folder this run can write: {err.strerror or err}")]) from None
