@@ -429,7 +429,7 @@ def cmd_fatigue(args: argparse.Namespace) -> int:
 
     cfg, settings, plain = build_parts(compose("fatigue", args.overrides, "fatigue"), FATIGUE_RUN_KEYS, FatigueSettings, FatigueConfig)
     # JAX, numba, HDF5 and plotting only for a valid configuration
-    from simengine.fatigue.command import run_batch
+    from simengine.fatigue_cli.command import run_batch
     from simengine.results.publish import Terminated, signals_end_run
 
     # Ctrl-C and SIGTERM end the run wherever they land (a library may drop the KeyboardInterrupt):
