@@ -144,8 +144,9 @@ class DutyConfig:
 
         try:
             kind = resolve(self.kind)
-            if kind.settings_type is None and self.settings:
-                return [("settings", self.settings, f"asset kind {kind.name} takes no settings")]
+            if self.settings and kind.settings_field != "settings":
+                where = f"from fleet.duty.{kind.settings_field}" if kind.settings_type else "none"
+                return [("settings", self.settings, f"asset kind {kind.name} takes its settings {where}")]
             kind.settings(self)
         except ConfigError as err:  # its paths are the scenario's; a check's are relative to fleet.duty
             return [(p.field.removeprefix("fleet.duty."), p.value, p.rule) for p in err.problems]

@@ -67,6 +67,9 @@ class AssetKind(Protocol):
     """Values of the free label ``fleet.kind`` that mean this kind (a scenario with one needs this kind)."""
     settings_type: type | None
     """The dataclass schema of its duty settings (built with `simengine.config.build`), or None."""
+    settings_field: str
+    """The field of ``fleet.duty`` that holds its settings: ``settings`` (plain data it builds), or the
+    built-ins' own sections, ``lifts`` and ``wind``."""
     quantities: tuple[str, ...]
     """What its sensors can observe: names in `simengine.kinds.quantities.CATALOGUE`."""
     sea_state: bool

@@ -58,12 +58,10 @@ class CraneKind(StructuralKind):
     aliases = ("lifts",)
     labels = ("sts_crane",)
     settings_type = LiftDutyConfig
+    settings_field = "lifts"
     plc_counters = (PlcCounter("load_time_s", "s", "the hoisted load factor integrated over time, in rated-load "
                                                    "seconds, as a crane's load-spectrum recorder counts it"),)
     fittable = CALIBRATION_PARAMETERS
-
-    def settings(self, duty) -> LiftDutyConfig:
-        return duty.lifts
 
     def build_duty(self, fleet, horizon_h: float, rng):
         import numpy as np
@@ -73,7 +71,7 @@ class CraneKind(StructuralKind):
         from simengine.physics import sn
 
         strength = endurance_scatter(fleet, rng)
-        c = fleet.duty.lifts
+        c = self.settings(fleet.duty)
         stress = c.stress_per_t_MPa * np.asarray(c.load_classes_t)
         endurance = np.asarray(sn.cycles_to_failure(sn_curve(fleet), stress))[None, :] * strength[:, None]
         return LiftDuty(c, fleet.count, horizon_h, fleet.crack.paris_m, endurance, rng)

@@ -48,10 +48,8 @@ class WindKind(StructuralKind):
     name = "wind"
     labels = ("wind_turbine",)
     settings_type = WindDutyConfig
+    settings_field = "wind"
     sea_state = True
-
-    def settings(self, duty) -> WindDutyConfig:
-        return duty.wind
 
     def build_duty(self, fleet, horizon_h: float, rng):
         import numpy as np
@@ -66,7 +64,7 @@ class WindKind(StructuralKind):
         def endurance(stress):
             return np.asarray(sn.cycles_to_failure(curve, stress))
 
-        return WindDuty(fleet.duty.wind, fleet.count, horizon_h, fleet.crack.paris_m, endurance, strength, rng)
+        return WindDuty(self.settings(fleet.duty), fleet.count, horizon_h, fleet.crack.paris_m, endurance, strength, rng)
 
 
 WIND = WindKind()
