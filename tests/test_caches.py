@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from simengine import caches
 
@@ -74,21 +76,40 @@ def test_cache_folder_is_the_override_else_the_user_cache(monkeypatch, tmp_path)
         assert caches.cache_dir() == Path.home() / ".cache" / "simengine"
 
 
-def test_second_process_loads_what_the_first_compiled(tmp_path):
-    cache = tmp_path / "cache"
-    first = _child(cache)
+@pytest.fixture(scope="module")
+def first_run(tmp_path_factory) -> tuple[Path, dict]:
+    """A cache folder filled by one child process, and what that child reported."""
+    cache = tmp_path_factory.mktemp("caches") / "cache"
+    return cache, _child(cache)
+
+
+def test_second_process_loads_what_the_first_compiled(first_run):
+    cache, first = first_run
     assert first["numba_caching"] is True
     assert first["numba_misses"] >= 2 and first["numba_hits"] == 0
-    assert first["jax_dir"] == str(cache / "jax")
-    assert first["jax_misses"] >= 1 and first["jax_hits"] == 0
     assert len(first["numba_paths"]) == 1 and Path(first["numba_paths"][0]).parent == cache / "numba"
     assert list((cache / "numba").rglob("*.nbi")), "numba wrote no index to the cache folder"
+    assert first["jax_dir"] == str(cache / "jax")
+    assert first["jax_misses"] >= 1 and first["jax_hits"] == 0
     assert list((cache / "jax").iterdir()), "JAX wrote no executable to the cache folder"
 
     second = _child(cache)
     assert second["numba_hits"] >= 2 and second["numba_misses"] == 0
     assert second["jax_hits"] >= 1 and second["jax_misses"] == 0
     assert second["rows"] == first["rows"] and second["crack_m"] == first["crack_m"]
+
+
+def test_damaged_cache_files_are_compiled_afresh(first_run, tmp_path):
+    cache = tmp_path / "cache"
+    shutil.copytree(first_run[0], cache)
+    damaged = [f for f in cache.rglob("*") if f.is_file() and not f.name.startswith(".")]
+    for i, f in enumerate(damaged):                  # cut short, or garbage
+        f.write_bytes(f.read_bytes()[:20] if i % 2 else b"garbage")
+    assert any(f.suffix == ".nbi" for f in damaged) and any(f.suffix == ".nbc" for f in damaged)
+
+    again = _child(cache)
+    assert again["numba_misses"] >= 2 and again["numba_hits"] == 0
+    assert again["rows"] == first_run[1]["rows"] and again["crack_m"] == first_run[1]["crack_m"]
 
 
 def test_unwritable_cache_folder_means_no_cache_and_the_same_results(tmp_path):

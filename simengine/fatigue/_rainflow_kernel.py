@@ -31,10 +31,14 @@ count 1.0 for a full cycle or 0.5 for a half cycle, sample indices of a and b.
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 from numba import njit
 
 from simengine import caches
+
+log = logging.getLogger(__name__)
 
 # Compiled once per user, then loaded from the cache folder (see simengine.caches).
 _CACHE = caches.configure_numba()
@@ -245,3 +249,29 @@ def reversals_into(x, gate, rv, ri):
         ri[k] = istate[1]
         k += 1
     return k
+
+
+_KERNELS = (_strict_reversals_into, _reversals_into, _count_into, residue_into, process_into, reversals_into)
+
+
+def call(kernel, *args):
+    """`kernel(*args)`; if cached machine code cannot be read, compile afresh.
+
+    numba writes its cache files atomically, but a file cut short by a full
+    disk or damaged later fails to unpickle when a process first calls the
+    kernel. The cache is only a shortcut: the unreadable entries are dropped
+    (first the kernel's own, then those of every kernel not yet loaded, as a
+    fresh compilation loads its callees), rewritten by compiling, and the
+    count goes on.
+    """
+    if kernel.overloads or not _CACHE:        # loaded already, or nothing to load
+        return kernel(*args)
+    for suspects in ((kernel,), _KERNELS):
+        try:
+            return kernel(*args)
+        except Exception as err:  # noqa: BLE001 - a failed load raises whatever unpickling raises
+            log.debug("rainflow kernel cache unreadable (%s: %s): compiling afresh", type(err).__name__, err)
+            for k in suspects:
+                if not k.overloads:
+                    k._cache.flush()          # an empty index: the next call compiles and saves
+    return kernel(*args)

@@ -30,7 +30,9 @@ unit of the signal (Pa for a stress history); ranges and means likewise.
 Counting streams: `RainflowCounter.process(chunk)` returns the cycles that
 chunk closes and keeps the open stack and the pending extreme, `finish()`
 counts the residue; any split of the signal gives the rows of the whole.
-The loops run compiled (numba), see `_rainflow_kernel`.
+The loops run compiled (numba), see `_rainflow_kernel`; the machine code is
+kept in the user's cache folder (`simengine.caches`), so only a user's first
+process compiles it.
 """
 
 from __future__ import annotations
@@ -191,7 +193,7 @@ def turning_points(signal, *, hysteresis: float = 0.0) -> tuple[np.ndarray, np.n
     """
     x = _as_signal(signal)
     rv, ri = np.empty(x.size + 1, np.float64), np.empty(x.size + 1, np.int64)
-    k = _k.reversals_into(x, _as_gate(hysteresis), rv, ri)
+    k = _k.call(_k.reversals_into, x, _as_gate(hysteresis), rv, ri)
     return ri[:k], rv[:k]
 
 
@@ -264,14 +266,14 @@ class RainflowCounter:
         out = _rows(self._n + m + 2)
         k, lo = 0, 0
         while True:
-            self._n, k, lo = _k.process_into(x, lo, self._seen, self.hysteresis, self._fstate, self._istate,
-                                             self._sv, self._si, self._n, *out, k)
+            self._n, k, lo = _k.call(_k.process_into, x, lo, self._seen, self.hysteresis, self._fstate,
+                                     self._istate, self._sv, self._si, self._n, *out, k)
             if lo == m:
                 break
             self._grow()
         self._seen += m
         if last:
-            k = _k.residue_into(self._fstate, self._istate, self._sv, self._si, self._n, *out, k)
+            k = _k.call(_k.residue_into, self._fstate, self._istate, self._sv, self._si, self._n, *out, k)
             self._n = 0
             self._finished = True
         return Cycles._trusted(*(a[:k] for a in out))
