@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 
 from simengine.calibration.fit import Calibration
 from simengine.calibration.model import OUTPUTS
-from simengine.units import SECONDS_PER_HOUR
+from simengine.units import SECONDS_PER_DAY, SECONDS_PER_HOUR
 
 _LABELS = {"temperature_C": ("Temperature", "°C"), "natural_frequency_hz": ("Natural frequency", "Hz"),
            "vibration_rms": ("Vibration RMS", "m/s²")}
@@ -148,9 +148,9 @@ def _time_axis(t_s: np.ndarray) -> tuple[np.ndarray, str]:
     span = float(np.nanmax(t_s) - np.nanmin(t_s)) if np.size(t_s) else 0.0
     if span <= 3 * SECONDS_PER_HOUR:
         return t_s / 60.0, "Time [min]"
-    if span <= 3 * 86400.0:
+    if span <= 3 * SECONDS_PER_DAY:
         return t_s / SECONDS_PER_HOUR, "Time [h]"
-    return t_s / 86400.0, "Time [days]"
+    return t_s / SECONDS_PER_DAY, "Time [days]"
 
 
 def _figure(height: float = 4.5, width: float = 8.0) -> Figure:
