@@ -30,7 +30,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-LOSSES = ("linear", "huber", "soft_l1", "cauchy")
+from simengine.config.calibrate import LOSSES  # declared with the configuration, which must not import JAX
 
 # status codes: what stopped the iteration
 NOT_FINITE, MAX_ITERATIONS, COST_CONVERGED, STEP_CONVERGED, NO_PROGRESS = -1, 0, 1, 2, 3

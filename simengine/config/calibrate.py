@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from simengine.calibration.least_squares import LOSSES
 from simengine.config.validate import spec
 
+LOSSES = ("linear", "huber", "soft_l1", "cauchy")  # the robust losses of calibration.least_squares
 DEFAULT_PARAMETERS = ("thermal_tau_s", "thermal_resistance_K_per_W", "ambient_C", "initial_temp_C",
                       "natural_frequency_hz", "vibration_rms0")
 

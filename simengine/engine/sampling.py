@@ -6,7 +6,8 @@ import math
 
 import numpy as np
 
-from simengine.config.scenario import Distribution, Scatter
+from simengine.config.scenario import Distribution
+from simengine.scatter import draw_scatter  # noqa: F401  (the engine's callers import it from here)
 
 
 def draw(dist: Distribution, rng: np.random.Generator, size=None):
@@ -20,14 +21,6 @@ def draw(dist: Distribution, rng: np.random.Generator, size=None):
         sigma2 = math.log1p(dist.cv**2)
         return rng.lognormal(math.log(dist.mean) - sigma2 / 2.0, math.sqrt(sigma2), size)
     return np.full(size, dist.mean) if size is not None else dist.mean
-
-
-def draw_scatter(scatter: Scatter, rng: np.random.Generator, size: int) -> np.ndarray:
-    """Lognormal asset-to-asset scatter around `median`; cv = 0 gives the median exactly."""
-    if scatter.cv == 0.0 or scatter.median == 0.0:
-        return np.full(size, scatter.median)
-    sigma = math.sqrt(math.log1p(scatter.cv**2))
-    return scatter.median * np.exp(sigma * rng.standard_normal(size))
 
 
 class DrawBuffer:

@@ -1,20 +1,23 @@
-"""HDF5 result store, across-replica KPI summaries and plots of a run."""
+"""HDF5 result store, across-replica KPI summaries and plots of a run.
 
-from simengine.results.plots import plot_run
-from simengine.results.provenance import git_revision, redact_secrets
-from simengine.results.store import ReplicaResult, RunData, Table, read_run, write_run
-from simengine.results.summary import KpiSpec, format_table, summarize
+The names below resolve on first use (PEP 562): importing a light part of the
+package (``results.publish``, ``results.summary``) does not import h5py or
+matplotlib, so a configuration mistake is reported before them.
+"""
 
-__all__ = [
-    "KpiSpec",
-    "ReplicaResult",
-    "RunData",
-    "Table",
-    "format_table",
-    "git_revision",
-    "plot_run",
-    "read_run",
-    "redact_secrets",
-    "summarize",
-    "write_run",
-]
+from importlib import import_module
+
+_HOME = {
+    "plot_run": "plots",
+    "git_revision": "provenance", "redact_secrets": "provenance",
+    "ReplicaResult": "store", "RunData": "store", "Table": "store", "read_run": "store", "write_run": "store",
+    "KpiSpec": "summary", "format_table": "summary", "summarize": "summary",
+}
+
+__all__ = sorted(_HOME)
+
+
+def __getattr__(name: str):
+    if name not in _HOME:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(f"{__name__}.{_HOME[name]}"), name)

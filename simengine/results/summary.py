@@ -17,8 +17,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from simengine.results import intervals
-
 STAT_NAMES = ("n", "mean", "std", "median", "ci95_low", "ci95_high", "p5", "p95")
 KINDS = ("count", "fraction", "continuous")
 NO_INTERVAL = "1 replica: no interval"
@@ -92,6 +90,8 @@ def _check_range(name: str, x: np.ndarray, spec: KpiSpec | None) -> None:
 
 
 def _interval(name: str, x: np.ndarray, spec: KpiSpec | None) -> tuple[tuple[float, float], str]:
+    from simengine.results import intervals  # scipy.stats: ~0.6 s, not needed to declare or check a KPI
+
     if spec is None:
         return intervals.student_t(x), intervals.STUDENT_T
     if spec.kind != "count":
