@@ -203,6 +203,16 @@ def test_long_converging_history_grows_the_stack():
     assert_same_rows(c, count_cycles(x))
 
 
+def test_growing_amplitude_closes_a_half_cycle_at_every_reversal():
+    # 1, -2, 3, -4, ...: each reversal reaches beyond the range before it, so each closes a half
+    # cycle at the starting point: a row for every sample but the last (most signals: a third).
+    x = np.arange(1.0, 40_001.0) * np.where(np.arange(40_000) % 2 == 0, 1.0, -1.0)
+    c = count_cycles(x)
+    assert len(c) == x.size - 1 and np.all(c.counts == 0.5)
+    assert rows(c) == reference_rows(x)
+    assert_same_rows(counted_in_chunks(x, [7, 20_000, 20_001]), c)
+
+
 # --- edge cases and bad input ----------------------------------------------------------------
 
 @pytest.mark.parametrize("signal", [[], [1.5], [2.0, 2.0], [3.0] * 10])
