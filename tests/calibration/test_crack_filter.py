@@ -12,8 +12,8 @@ import simengine
 from simengine.calibration.crack_filter import CrackFilter, CrackFilterConfig
 from simengine.calibration.rul import remaining_life
 from simengine.config.validate import ConfigError
-from simengine.kinds.lift_duty import LiftDuty, driver_cv_per_day, expected_driver_per_s
 from simengine.fatigue.batch import FAILED, SURVIVED
+from simengine.kinds.lift_duty import LiftDuty, driver_cv_per_day, expected_driver_per_s
 from simengine.physics.crack import crossing_fraction, paris_block, paris_driver_to_grow
 from simengine.physics.vibration import natural_frequency_hz, stiffness_ratio
 from simengine.plc.virtual_plc import PhysicsSource

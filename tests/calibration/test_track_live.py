@@ -12,9 +12,9 @@ import pytest
 from calibration_setup import run_clients, served_plc, thinned
 from pace import deadline, slowdown
 
-from simengine.kinds.lift_duty import expected_driver_per_s
 from simengine.config import build
 from simengine.config.calibrate import CalibrateConfig
+from simengine.kinds.lift_duty import expected_driver_per_s
 from simengine.physics.crack import paris_block, paris_driver_to_grow
 
 TRUE_C, CRACK0, HOUR = 4.0e-11, 0.008, 3600.0

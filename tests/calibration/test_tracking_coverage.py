@@ -12,11 +12,11 @@ import pytest
 from scipy import stats
 
 from calibration_setup import run_jobs, thinned
-from simengine.kinds.lift_duty import expected_driver_per_s
 from simengine.config import build
 from simengine.config.calibrate import CalibrateConfig
 from simengine.engine.physics_setup import build_duty
 from simengine.engine.simulation import replica_streams
+from simengine.kinds.lift_duty import expected_driver_per_s
 from simengine.physics.crack import paris_block, paris_driver_to_grow
 
 TRUE_C, CRACK0, CRITICAL_M, HOUR, JOINTS = 4.0e-11, 0.008, 0.025, 3600.0, 20

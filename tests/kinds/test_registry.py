@@ -100,3 +100,15 @@ def test_a_plugins_settings_default_and_build_like_any_schema():
     kind = kind_of(scenario.fleet)
     assert kind.settings(scenario.fleet.duty) == kind.settings_type()
     assert build(ScenarioConfig, {"fleet": {"duty": {"kind": "lifts"}}}).fleet.duty.settings == {}
+
+
+def test_the_calibration_asks_the_kind_what_it_can_fit():
+    from simengine.calibration.heating import steady_load_s
+    from simengine.calibration.job import kind_problems
+
+    crane, wind = load_scenario("crane_fleet"), load_scenario("wind_farm")
+    assert kind_problems(crane, ("thermal_tau_s", "hoist_heat_W")) == []
+    [problem] = kind_problems(wind, ("thermal_tau_s",))
+    assert problem.field == "fleet.duty.kind" and "asset kind wind declares nothing the calibration can fit" in problem.rule
+    assert "kinds that do: crane" in problem.rule
+    assert steady_load_s(crane.fleet) == pytest.approx(3600.0 / 30.0 / 2.0) and steady_load_s(wind.fleet) == np.inf
