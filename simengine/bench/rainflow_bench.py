@@ -10,7 +10,11 @@ Signals (seeded): Gaussian white noise and a Gaussian random walk.
   Time is the calling thread's CPU time (both are single-threaded): on a
   shared machine the wall clock also counts the time the scheduler gives to
   other processes, which is noise to both. Wall-clock medians are reported
-  beside it. The ratio is median pyLife time / median ours.
+  beside it. The ratio is median pyLife time / median ours. Both allocate
+  tens of MB a count, and in one process each runs partly on pages the
+  other has just freed (no page faults) or on fresh ones: so the same
+  ratio is also measured with each contender alone in its own processes,
+  in steady state, as a user of either library would count.
 * ours streamed: `RainflowCounter` fed in chunks of 10^4 samples;
 * `rainflow` (pure Python, `extract_cycles`) on the first tenth of the signal,
   extrapolated linearly to the full length (its cost is linear in samples).
@@ -28,6 +32,7 @@ counts a short signal; the first call's time is mostly compiling the kernel
 from __future__ import annotations
 
 import gc
+import json
 import os
 import subprocess
 import sys
@@ -40,6 +45,7 @@ from simengine.bench.harness import BenchResult, alternate
 from simengine.fatigue.rainflow import Cycles, RainflowCounter, count_cycles
 
 CHUNK = 10_000
+SOLO_ROUNDS = 2           # child processes per contender, alternating ours, pyLife, ours, pyLife
 PAIRS_PER_REPEAT = 3      # ours/pyLife pairs per requested repeat: short runs, so many of them
 FRESH_PROCESSES = 3
 # Import, then time the first count; prints both (s).
@@ -58,6 +64,35 @@ def streamed(x: np.ndarray, chunk: int = CHUNK) -> Cycles:
     counter = RainflowCounter()
     parts = [counter.process(x[i:i + chunk]) for i in range(0, x.size, chunk)]
     return Cycles.concatenate(parts + [counter.finish()])
+
+
+# One contender alone in its own process: warm-up, then `runs` timed counts per signal (CPU time of
+# the thread, gc paused); prints {signal: [s]}. Both contenders' processes import the same modules.
+_SOLO = ("import gc, json, sys, time\n"
+         "from simengine.bench.rainflow_bench import signals, count_cycles, _pylife, _pylife_count\n"
+         "who, n, runs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])\n"
+         "rf = _pylife()[0]\n"
+         "count = count_cycles if who == 'ours' else (lambda x: _pylife_count(rf, x))\n"
+         "out = {}\n"
+         "for name, x in signals(n).items():\n"
+         "    count(x)\n"
+         "    gc.collect(); gc.disable(); ts = []\n"
+         "    for _ in range(runs):\n"
+         "        c0 = time.thread_time(); count(x); ts.append(time.thread_time() - c0)\n"
+         "    gc.enable(); out[name] = ts\n"
+         "print(json.dumps(out))\n")
+
+
+def separate_processes(n: int, runs: int, rounds: int = SOLO_ROUNDS) -> dict[str, dict[str, list[float]]]:
+    """{contender: {signal: [CPU s]}}, each contender counting alone in its own processes (steady state)."""
+    times: dict[str, dict[str, list[float]]] = {"ours": {}, "pylife": {}}
+    for _ in range(rounds):
+        for who in ("ours", "pylife"):
+            out = subprocess.run([sys.executable, "-c", _SOLO, who, str(n), str(runs)], capture_output=True,
+                                 text=True, check=True)
+            for name, ts in json.loads(out.stdout.strip().splitlines()[-1]).items():
+                times[who].setdefault(name, []).extend(ts)
+    return times
 
 
 def first_count_in_fresh_process(cache: str) -> tuple[float, float]:
@@ -171,8 +206,10 @@ def run(repeats: int = 5, quick: bool = False) -> BenchResult:
     rf, pylife_missing = _pylife()
     figures: dict[str, float | str] = {"samples": float(n), "repeats": float(repeats), "ours_pylife_pairs": float(pairs)}
     timings_all: dict[str, list[float]] = {}
-    notes = ["ours vs pyLife: CPU time of the calling thread, pairs interleaved (order alternating, gc paused), "
-             "ratio = median pyLife / median ours; wall-clock ratio beside it",
+    notes = ["ours vs pyLife: CPU time of the calling thread, pairs interleaved in one process (order alternating, "
+             "gc paused), ratio = median pyLife / median ours; wall-clock ratio beside it",
+             f"separate processes: each contender alone in its own processes ({SOLO_ROUNDS} each, alternating), "
+             "where neither runs on pages the other freed",
              f"rainflow (pure Python) timed on the first {n_sub} samples and extrapolated x{n // n_sub}",
              "pyLife: FourPointDetector + LoopValueRecorder, residue left open (its default)",
              f"ours streamed: RainflowCounter in chunks of {CHUNK}",
@@ -182,6 +219,12 @@ def run(repeats: int = 5, quick: bool = False) -> BenchResult:
     if rf is not None:              # the headline first, in a process not yet cluttered by the reference's rows
         for name, x in data.items():
             figures.update(_against_pylife(rf, name, x, pairs, timings_all))
+        solo = separate_processes(n, max(pairs // SOLO_ROUNDS, 3))
+        for name in data:
+            ours_s, theirs_s = (float(np.median(solo[who][name])) for who in ("ours", "pylife"))
+            timings_all[f"{name}/ours_cpu_own_process"] = solo["ours"][name]
+            timings_all[f"{name}/pylife_cpu_own_process"] = solo["pylife"][name]
+            figures[f"{name}_speed_ratio_ours_over_pylife_separate_processes"] = theirs_s / ours_s
     for name, x in data.items():
         ours: Cycles = count_cycles(x)
         runs = {"ours": lambda x=x: count_cycles(x), "ours_streamed": lambda x=x: streamed(x),
