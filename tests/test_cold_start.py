@@ -20,6 +20,9 @@ MISTAKES = [
     (["run", "scenario=crane_flet"], "did you mean 'crane_fleet'?"),
     (["fatigue", "replicas=-1"], "replicas = -1: must be >= 1"),
     (["plc", "record", "record.duration_s=-1"], "record.duration_s = -1"),
+    (["calibrate", "rate_hz=-1"], "rate_hz = -1"),
+    (["sensitivity", "samples=-1"], "samples = -1"),
+    (["optimize", "crews.count=-1"], "crews.count = -1: must be >= 1"),
 ]
 
 
@@ -82,4 +85,4 @@ def test_jax_imported_before_simengine_is_switched_to_float64():
 
 
 def test_heavy_list_names_what_the_engine_needs():
-    assert {"jax", "simengine.engine", "h5py", "matplotlib"} <= set(HEAVY)
+    assert {"jax", "simengine.engine.simulation", "h5py", "matplotlib"} <= set(HEAVY)

@@ -14,17 +14,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from simengine.batch.pools import open_pool
+from typing import TYPE_CHECKING
+
 from simengine.config import ConfigError, Problem, build, to_dict
 from simengine.config.optimize import OPTIMIZE_KEYS, OptimizeSettings, parse_constraint
 from simengine.config.scenario import ScenarioConfig
-from simengine.optimize.compare import Candidate, compare
-from simengine.optimize.plots import plot_tradeoff
-from simengine.optimize.report import best_line, markdown, terminal_table
 from simengine.optimize.space import Space, flatten_variables, path_problems
-from simengine.optimize.study import TrialResult, search
-from simengine.optimize.store import write_study
 from simengine.results.publish import StagedFolder, Terminated, signals_end_run, stamped_name
+
+if TYPE_CHECKING:  # the search, the engine, HDF5 and plotting load only once the configuration is valid
+    from simengine.optimize.compare import Candidate
+    from simengine.optimize.study import TrialResult
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,10 @@ def optimize(scenario: ScenarioConfig, settings: OptimizeSettings, *, pool=None,
              on_chunk=None) -> Optimisation:
     """Search `settings.variables` of `scenario` (library use; nothing is written). `pool`: an open pool
     (`simengine.batch.pools.open_pool`); None runs in this process."""
+    from simengine.batch.pools import open_pool
+    from simengine.optimize.compare import compare
+    from simengine.optimize.study import search
+
     space = Space(scenario, settings.variables)
     own = pool is None
     pool = open_pool("serial") if own else pool
@@ -91,6 +95,11 @@ def _constraint_problems(raw, reported: set[str]) -> list[Problem]:
 
 def run_command(plain: dict) -> int:
     scenario, settings, provenance = settings_and_scenario(plain)
+    from simengine.batch.pools import open_pool
+    from simengine.optimize.plots import plot_tradeoff
+    from simengine.optimize.report import best_line, markdown, terminal_table
+    from simengine.optimize.store import write_study
+
     progress = sys.stderr.isatty() if settings.progress is None else settings.progress
     with signals_end_run() as pending:
         try:

@@ -15,7 +15,6 @@ from simengine.config import ConfigError, Problem, build
 from simengine.config.scenario import ScenarioConfig
 from simengine.config.sensitivity import SENSITIVITY_KEYS, SensitivitySettings, SobolParameter
 from simengine.config.validate import choice_rule
-from simengine.engine.kpis import KPIS
 from simengine.sensitivity.evaluators import EngineEvaluator, IshigamiEvaluator
 from simengine.sensitivity.parameters import Parameter, bound_problems, flatten, resolve
 
@@ -96,6 +95,8 @@ def _samples_problems(samples) -> list[Problem]:
 
 
 def _kpi_problems(kpis) -> list[Problem]:
+    from simengine.engine.kpis import KPIS  # the catalogue only; the engine itself stays unloaded
+
     if not isinstance(kpis, (list, tuple)):
         return []
     return [Problem(f"kpis[{i}]", k, "unknown KPI: " + choice_rule(k, list(KPIS)))

@@ -4,12 +4,12 @@ import json
 
 import numpy as np
 
-from simengine.bench import BENCHMARKS, calibration_bench
+from simengine.bench import benchmark, calibration_bench
 from simengine.bench.harness import write
 
 
 def test_calibration_bench_quick_writes_its_figures_and_the_answers_agree(tmp_path):
-    assert BENCHMARKS["calibration"] is calibration_bench.run
+    assert benchmark("calibration") is calibration_bench.run
     result = calibration_bench.run(repeats=1, quick=True)
     payload = json.loads(write(result, tmp_path).read_text())
     assert payload["name"] == "calibration"
