@@ -204,7 +204,8 @@ def run(repeats: int = 5, quick: bool = False) -> BenchResult:
     n_sub = n // 10
     pairs = PAIRS_PER_REPEAT * repeats
     rf, pylife_missing = _pylife()
-    figures: dict[str, float | str] = {"samples": float(n), "repeats": float(repeats), "ours_pylife_pairs": float(pairs)}
+    figures: dict[str, float | str] = {"samples": float(n), "repeats": float(repeats),
+                                       "ours_pylife_pairs": float(pairs)}
     timings_all: dict[str, list[float]] = {}
     notes = ["ours vs pyLife: CPU time of the calling thread, pairs interleaved in one process (order alternating, "
              "gc paused), ratio = median pyLife / median ours; wall-clock ratio beside it",

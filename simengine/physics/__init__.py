@@ -6,8 +6,12 @@ from simengine import caches
 # folder, so that a second process loads it instead of compiling it again.
 caches.configure_jax()
 
-from simengine.physics.asset import AssetInputs, AssetParams, AssetState, Observation, advance, init, observe, step  # noqa: E402
-from simengine.physics.crack import crossing_fraction, paris_block, paris_driver_to_grow, paris_life_cycles  # noqa: E402
+from simengine.physics.asset import (  # noqa: E402
+    AssetInputs, AssetParams, AssetState, Observation, advance, init, observe, step,
+)
+from simengine.physics.crack import (  # noqa: E402
+    crossing_fraction, paris_block, paris_driver_to_grow, paris_life_cycles,
+)
 from simengine.physics.sn import SNCurve, cycles_to_failure, miner_damage  # noqa: E402
 from simengine.physics.thermal import thermal_step  # noqa: E402
 from simengine.physics.vibration import natural_frequency_hz, stiffness_ratio, vibration_rms  # noqa: E402
