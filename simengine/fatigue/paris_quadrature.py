@@ -27,11 +27,12 @@ Rev. 50 (2008), Thm 5.1). w's only singularities are the zeros of Y; E_ρ
 fits in the strip |Im τ| < β' for ρ = β'/(h/2) + √(1 + (β'/(h/2))^2). For
 the finite-width edge crack the nearest zero of Y lies at arg(a/W) = ±0.807,
 i.e. Im τ = ±0.807 whatever a0 and W; with β' = 0.7 (M finite) and
-a_crit/a0 up to 10^4 (h/2 <= 0.58), ρ >= 2.8 and ρ^{-15} < 3e-7 before the
-constant. Measured against adaptive quadrature (tests/fatigue/
-test_paris_accuracy.py, and the benchmark's 20-replica check) the driver to
-failure agrees to 1e-13 relative or better, 1e-10 asserted. For another
-geometry the same bound holds with its own β'.
+a_crit/a0 up to 10^4 (h/2 <= 0.77), ρ >= 2.2 and ρ^{-15} < 1e-5 before the
+constant: loose, as such bounds are. Measured against adaptive quadrature
+(tests/fatigue/test_paris_accuracy.py, and the benchmark's 20-replica check)
+the driver to failure agrees to 1e-12 relative or better (a0 down to 1 µm,
+a_crit/W up to 0.6, m from 1.5 to 5), 1e-10 asserted. For another geometry
+the same bound holds with its own β'.
 
 Inversion. The crack at a target S lies on the node interval [τ_j, τ_j+1]
 with s_j <= S <= s_j+1 (found by comparison with the panels' ends, then a
@@ -39,9 +40,9 @@ binary search of the panel's nodes). There s(τ) is the quintic Hermite
 polynomial through both nodes' s, w = ds/dτ and dw/dτ (dw/dτ by spectral
 differentiation of the panel's interpolant): error O(Δτ^6) with Δτ <= π/16
 of a panel's half-length. It is inverted by `NEWTON_STEPS` Newton steps from
-the cubic Hermite inverse; measured, |s(a) - S| <= 1e-10·s(a_crit) at the
-extremes (a0 = 1 µm, a_crit/W = 0.6, m up to 5), and the crack agrees with an
-ODE solver to ~1e-9 relative (1e-8 asserted).
+the cubic Hermite inverse; measured, |s(a) - S| <= 3e-10·s(a_crit) at the
+extremes (a0 = 1 µm, a_crit/W = 0.6, m up to 5); for flaws from 10 µm the crack
+agrees with an ODE solver to 1e-8 relative (asserted).
 
 Every function takes the array module `xp` (numpy or jax.numpy): one
 algorithm, so the NumPy run of it in the benchmark is a same-algorithm
@@ -57,7 +58,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from numpy.polynomial import chebyshev
 
-PANELS = 8  # equal panels in τ = ln(a/a0)
+PANELS = 6  # equal panels in τ = ln(a/a0); 8 costs 25 % more for 1e-14 instead of 1e-12 in the life
 DEGREE = 16  # Chebyshev–Lobatto points per panel, less one
 NEWTON_STEPS = 2
 
@@ -152,9 +153,10 @@ def _node_below(xp, driver, targets):
     the panels' ends, then a branchless binary search of the panel's nodes, one gather per halving."""
     panel = sum(xp.where(targets >= driver[:, (k + 1) * DEGREE, None], 1, 0) for k in range(PANELS - 1))
     steps = xp.asarray([2**k for k in reversed(range((DEGREE - 1).bit_length()))])
+    last = driver.shape[1] - 2  # probes past the panel meet larger drivers and are refused, but stay in range
 
     def halve(i, j):
-        probe = j + steps[i]
+        probe = xp.minimum(j + steps[i], last)
         return xp.where(_take(xp, driver, probe) <= targets, probe, j)
 
     return _repeat(xp, int(steps.shape[0]), halve, panel * DEGREE)
