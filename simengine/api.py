@@ -15,7 +15,6 @@ import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -169,14 +168,13 @@ def _run_to_folder(scenario, replicas, seed, pool, out_dir, adopt, config, plots
     from simengine.batch.stream import PIECES, done_replicas, iter_kept, pieces, run_streamed
     from simengine.engine.kpis import KPIS
     from simengine.results import read_run
-    from simengine.results.publish import RESUMABLE, StagedFolder, Terminated
+    from simengine.results.publish import RESUMABLE, StagedFolder, Terminated, stamped_name
     from simengine.results.store import write_pieces
 
     if adopt is not None:
         staged = StagedFolder.adopt(adopt)
     else:
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
-        staged = StagedFolder(out_dir, f"{scenario.name}-{stamp}")
+        staged = StagedFolder(out_dir, stamped_name(scenario.name))
     staging, kept = staged.staging, []
     with staged:
         write_manifest(staging, identity(to_dict(scenario), seed, replicas))

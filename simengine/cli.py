@@ -467,8 +467,6 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
 
 def cmd_plc(args: argparse.Namespace) -> int:
-    from datetime import datetime, timezone
-
     from simengine.config.plc import RecordConfig, ServeConfig, serve_problems
 
     plain = compose("plc", args.overrides)
@@ -492,6 +490,7 @@ def cmd_plc(args: argparse.Namespace) -> int:
     from simengine.plc.service import port_problems, record_modbus, serve, servers_for, tag_indices
     from simengine.plc.tags import load_tagmap
     from simengine.plc.virtual_plc import PhysicsSource
+    from simengine.results.publish import stamped_name
 
     try:
         source = PhysicsSource(scenario, list(serve_cfg.assets), seed=serve_cfg.seed, true_params=serve_cfg.true_params,
@@ -525,8 +524,7 @@ def cmd_plc(args: argparse.Namespace) -> int:
         where = "modbus address" if rec_cfg.protocol == "modbus" else "opcua node_id"
         raise ConfigError([Problem("record.tagmap", rec_cfg.tagmap or tagmap.name,
                                    f"has no tag with a {where}: nothing to record over record.protocol={rec_cfg.protocol}")])
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    path = Path(rec_cfg.out or f"results/recordings/{tagmap.name}-{stamp}.h5")
+    path = Path(rec_cfg.out or f"results/recordings/{stamped_name(tagmap.name)}.h5")
     config = {"record": parts["record"], "serve": parts["serve"]}
     with RecordProgress(rec_cfg) as progress:
         if rec_cfg.protocol == "opcua":
