@@ -80,7 +80,8 @@ def our_work_orders(result) -> dict[str, int]:
     # the same repairs seen from their causes: every failure, and every defect found before failure
     causes = int(result.kpis["failures"]) + int((kinds == "detection").sum())
     if repairs != causes:
-        raise RuntimeError(f"replica {result.replica}: {repairs} repair work orders but {causes} failures and detections")
+        raise RuntimeError(f"replica {result.replica}: {repairs} repair work orders, "
+                           f"but {causes} failures and detections")
     total = int(result.kpis["work_orders"])
     return {"repairs": repairs, "maintenance": total - repairs}
 

@@ -45,7 +45,8 @@ def _clockwork() -> ScenarioConfig:
             {"name": "filter", "life": fixed(1.0e7), "repair": {"work": fixed(10.0)}}]},
         "crews": {"count": 1, "shifts": [[0, 24]], "travel_h": 0.0},
         "policy": {"kind": "corrective",
-                   "replacement": {"kind": "block", "interval_h": 2000.0, "components": ["filter"], "work": fixed(5.0)}},
+                   "replacement": {"kind": "block", "interval_h": 2000.0, "components": ["filter"],
+                                   "work": fixed(5.0)}},
     })
 
 
@@ -91,7 +92,8 @@ def test_wombat_requests_are_counted_once_each(tmp_path):
     counts = wombat_bench.wombat_requests(events)
     # independently: WOMBAT names each request RPR... (repair) or MNT... (maintenance), on every event it logs
     ids = set(events["request_id"])
-    assert counts == {"repairs": sum(i.startswith("RPR") for i in ids), "maintenance": sum(i.startswith("MNT") for i in ids)}
+    assert counts == {"repairs": sum(i.startswith("RPR") for i in ids),
+                      "maintenance": sum(i.startswith("MNT") for i in ids)}
     # a Poisson count of mean ~10.9 a turbine-year: a slip that counts every logged event would be far off
     mean = sum(1.0 / scale for scale, _ in DINWOODIE_TURBINE.values())
     assert abs(counts["repairs"] - mean) < 5 * math.sqrt(mean)
