@@ -7,7 +7,7 @@ results and are merged (``pstats.Stats.add``). The run's folder then holds:
 - ``profile.prof``: the merged statistics, for snakeviz or ``python -m pstats``;
 - ``profile.txt``: own time by package and by module, then the top functions
   by cumulative and by own time. Functions are named by their module
-  (``simengine.engine.duty:88(inputs)``), so an asset kind of one's own shows
+  (``simengine.kinds.lift_duty:88(inputs)``), so an asset kind of one's own shows
   up under its own package beside the engine's. A built-in function's time
   (a NumPy or JAX call into C, a lock) counts towards the code that called it.
 

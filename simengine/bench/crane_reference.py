@@ -17,6 +17,7 @@ import sys
 import time
 
 from simengine.bench.harness import BenchResult
+from simengine.units import HOURS_PER_YEAR
 
 SINGLE_THREAD_ENV = {
     "XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1",
@@ -61,7 +62,7 @@ def run(repeats: int = 5, quick: bool = False) -> BenchResult:
     walls = sorted(r["wall_s"] for r in warm)
     median = walls[len(walls) // 2] if len(walls) % 2 else 0.5 * (walls[len(walls) // 2 - 1] + walls[len(walls) // 2])
     events = sorted(r["simpy_events"] for r in warm)[len(warm) // 2]
-    sensor_hours = cold["sensors"] * years * 8760.0
+    sensor_hours = cold["sensors"] * years * HOURS_PER_YEAR
     return BenchResult(
         name="crane_reference", goal="<= 5 s on one core",
         figures={
@@ -69,7 +70,7 @@ def run(repeats: int = 5, quick: bool = False) -> BenchResult:
             "wall_cold_s (incl. JIT compile)": cold["wall_s"], "wall_warm_median_s": median,
             "simpy_events_per_replica": float(events), "events_per_s (warm)": events / median,
             "physics_calls_per_replica": float(cold["physics_calls"]),
-            "asset_intervals_per_s (warm)": count * years * 8760.0 / median,
+            "asset_intervals_per_s (warm)": count * years * HOURS_PER_YEAR / median,
             "sensor_hours_per_s (warm)": sensor_hours / median,
             "failures (replica 0)": cold["failures"], "alarms (replica 0)": cold["alarms"],
             "sensor_volume_saved": cold["sensor_volume_saved"],

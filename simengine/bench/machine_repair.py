@@ -18,7 +18,8 @@ import simpy
 from simengine.bench.harness import BenchResult, alternate
 from simengine.config import build
 from simengine.config.scenario import ScenarioConfig
-from simengine.engine.simulation import HOURS_PER_YEAR, run_replica
+from simengine.engine.simulation import run_replica
+from simengine.units import HOURS_PER_YEAR
 
 
 def scenario(n: int = 50, crews: int = 3, mttf_h: float = 100.0, mttr_h: float = 8.0,

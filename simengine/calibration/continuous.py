@@ -35,8 +35,7 @@ from simengine.config.scenario import ScenarioConfig
 from simengine.config.validate import ConfigError, Problem
 from simengine.kinds.registry import kind_of
 from simengine.plc.readings import Quality
-
-HOURS_PER_YEAR = 8760.0
+from simengine.units import HOURS_PER_YEAR
 
 
 @dataclass

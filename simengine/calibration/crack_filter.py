@@ -46,6 +46,7 @@ from simengine.config.validate import ConfigError, Problem
 from simengine.kinds.registry import kind_of
 from simengine.physics.crack import paris_block
 from simengine.physics.vibration import stiffness_ratio
+from simengine.units import SECONDS_PER_DAY
 
 STATE = ("crack_m", "ln_paris_C", "frequency_offset_hz")
 _MIN_CRACK_M = 1e-6  # a Gaussian step can pass zero, where the Paris law is undefined and f is flat in a
@@ -69,7 +70,7 @@ class CrackFilterConfig:
     frequency_sensors: int = 1
     lnC_random_walk_per_s: float = 3e-10  # Var of ln C added per second: sd 0.1 per year
     driver_cv: float = 0.3  # relative sd of the driver over driver_cv_period_s
-    driver_cv_period_s: float = 86400.0
+    driver_cv_period_s: float = SECONDS_PER_DAY
 
     def __post_init__(self):
         problems = [Problem(f.name, getattr(self, f.name), rule) for f in fields(self)

@@ -29,6 +29,7 @@ from simengine.config.validate import ConfigError, Problem
 from simengine.kinds.registry import builtins, kind_of
 from simengine.plc.readings import Quality
 from simengine.plc.recorder import Recording, read_recording
+from simengine.results.publish import stamped_name
 
 
 @dataclass(frozen=True)
@@ -184,8 +185,7 @@ def preflight(cfg: CalibrateConfig, scenario: ScenarioConfig, spec: FitSpec) -> 
 
 
 def output_folder(cfg: CalibrateConfig, scenario: ScenarioConfig) -> Path:
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
-    folder = Path(cfg.out_dir) / f"calibrate-{scenario.fleet.kind}{cfg.asset:02d}-{stamp}"
+    folder = Path(cfg.out_dir) / stamped_name(f"calibrate-{scenario.fleet.kind}{cfg.asset:02d}")
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 

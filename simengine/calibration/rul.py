@@ -5,7 +5,7 @@ block n applies the driver
 
     D[n] = B[n] · d̄ · block_h,     B[n] = (length of block n) · T_n,   T_n ~ Gamma(mean 1, cv) or 1
 
-with d̄ the expected Σ Δσ^m per hour (`crack_filter.expected_driver_per_s` · 3600) and T_n a block's traffic,
+with d̄ the expected Σ Δσ^m per hour (`simengine.kinds.lift_duty.expected_driver_per_s` · 3600) and T_n a block's traffic,
 shared by all samples (one future load history; the samples carry the state's uncertainty). The remaining
 life is the time at which a reaches `critical_m`, exact for constant Y (`simengine.fatigue.batch.run_constant_Y`):
 with multipliers all 1,
@@ -24,8 +24,7 @@ import jax
 import numpy as np
 
 from simengine.fatigue.batch import FAILED, INVALID, STATUS, SURVIVED, ReplicaParams, run_constant_Y
-
-HOURS_PER_YEAR = 8760.0
+from simengine.units import HOURS_PER_YEAR
 
 
 @dataclass(frozen=True)

@@ -102,7 +102,7 @@ def tag_gains(tags: list[TagInfo], sensors) -> dict[str, float]:
     """Gain of each tag the model uses (its unit per physical unit): from the scenario sensor observing the
     same quantity in the same unit, 1 where the tag reports the physical quantity in its own unit.
     A tag in any other unit (a hoist load in kN, a temperature in °F) is refused, not guessed."""
-    from simengine.plc.virtual_plc import UNITS
+    from simengine.kinds.quantities import UNITS
 
     gains, problems = {}, []
     for tag in tags:

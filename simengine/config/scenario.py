@@ -14,6 +14,7 @@ from simengine.config.validate import ConfigError, spec
 from simengine.kinds.crane import LiftDutyConfig
 from simengine.kinds.quantities import ABSOLUTE_ZERO_C, OBSERVABLES, PHYSICS_QUANTITIES
 from simengine.kinds.wind import WindDutyConfig
+from simengine.units import HOURS_PER_YEAR
 
 
 @dataclass(frozen=True)
@@ -223,7 +224,7 @@ class ReplacementConfig:
     """
 
     kind: str = spec("none", choices=REPLACEMENT_KINDS)
-    interval_h: float = spec(8760.0, gt=0.0, doc="age: replacement age; block: time between block replacements")
+    interval_h: float = spec(HOURS_PER_YEAR, gt=0.0, doc="age: replacement age; block: time between block replacements")
     components: tuple[str, ...] = spec(default_factory=tuple,
                                        doc="names in fleet.components; empty: those that wear out "
                                            "(Weibull shape > 1, fixed lives)")

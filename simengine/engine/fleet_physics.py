@@ -28,6 +28,7 @@ import numpy as np
 from simengine.kinds.quantities import OBSERVABLES
 from simengine.physics.asset import AssetInputs, AssetParams, AssetState, advance
 from simengine.physics.crack import crossing_fraction
+from simengine.units import SECONDS_PER_DAY
 
 STATE_FIELDS = ("crack_m", "damage", "temp_C", "wear")
 OBS_FIELDS = OBSERVABLES  # the catalogue's order is the observation arrays' order
@@ -276,7 +277,7 @@ class FleetPhysics:
             days = day0 + np.arange(self.W)
             valid = (days[:, None] >= first_day[None, :]) & (days < horizon_days)[:, None]
             state = AssetState(*(start[f] for f in STATE_FIELDS))
-            end, traj, _ = jax.device_get(advance(params, state, self._daily_inputs(day0, cols), valid, 86400.0))
+            end, traj, _ = jax.device_get(advance(params, state, self._daily_inputs(day0, cols), valid, SECONDS_PER_DAY))
             crossed(start, traj, np.full(k, day0 * 24.0), 24.0)
             start = {f: np.asarray(getattr(end, f)) for f in STATE_FIELDS}
             day0 += self.W

@@ -22,8 +22,8 @@ from simengine.engine.policies import Inspector
 from simengine.engine.recorder import Recorder
 from simengine.kinds.registry import kind_of
 from simengine.results.store import ReplicaResult
+from simengine.units import HOURS_PER_YEAR
 
-HOURS_PER_YEAR = 8760.0
 STREAMS = ("physics", "duty", "failures", "maintenance", "inspection", "sensors")
 
 

@@ -48,6 +48,7 @@ from simengine.physics.crack import paris_integral, paris_integral_inverse
 from simengine.physics.pytree import pytree_dataclass
 
 SURVIVED, FAILED, INVALID, DIVERGED = 0, 1, 2, 3
+_RECORDS_PER_PASS = 256  # Y(a) records inverted per pass (bounds the batch's working memory)
 STATUS = {
     SURVIVED: "survived the horizon",
     FAILED: "failed: the crack reached its critical depth",
@@ -149,12 +150,24 @@ def _variable_Y_read(params: ReplicaParams, table, multipliers, record_every: in
     to_fail = driver_to_fail(table)
     needed = jnp.where(D > 0, to_fail / jnp.where(D > 0, D, 1.0), jnp.inf)  # cumulative multiplier to fail
     failure_block = jnp.where(jnp.isnan(needed), jnp.inf, _failure_block(cum, needed))
-    crack = crack_at(jnp, table, D, cum[rec], a0, ac)
+    crack = _records(table, D, cum[rec], a0, ac)
     ok = _valid(params)
     status = jnp.where(~ok, INVALID, jnp.where(jnp.isfinite(failure_block), FAILED,
                                                 jnp.where(jnp.isfinite(crack[:, -1]), SURVIVED, DIVERGED)))
     return BatchResult(failure_block=jnp.where(ok, failure_block, jnp.nan), status=status,
                        crack_m=jnp.where(ok[:, None], crack, jnp.nan))
+
+
+def _records(table, per_block, marks, a0, ac):
+    """Crack (m) at each record, (n_replicas, n_records): `crack_at` on at most `_RECORDS_PER_PASS` records
+    at a time, so its temporaries (several arrays of the output's size per pass) stay small next to the output."""
+    n = marks.shape[0]
+    if n <= _RECORDS_PER_PASS:
+        return crack_at(jnp, table, per_block, marks, a0, ac)
+    passes = -(-n // _RECORDS_PER_PASS)
+    padded = jnp.concatenate([marks, jnp.full(passes * _RECORDS_PER_PASS - n, marks[-1])])
+    crack = jax.lax.map(lambda mk: crack_at(jnp, table, per_block, mk, a0, ac), padded.reshape(passes, -1))
+    return jnp.moveaxis(crack, 0, 1).reshape(per_block.shape[0], -1)[:, :n]
 
 
 def _np_integral(a0, a1, m):

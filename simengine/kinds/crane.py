@@ -14,13 +14,14 @@ from simengine.config.validate import spec
 from simengine.kinds.base import CrackDriver, PlcCounter
 from simengine.kinds.quantities import ABSOLUTE_ZERO_C
 from simengine.kinds.structural import StructuralKind
+from simengine.units import HOURS_PER_YEAR
 
 
 @dataclass(frozen=True)
 class LiftDutyConfig:
     """Container lifts of a quay crane."""
 
-    operating_hours_per_year: float = spec(5500.0, gt=0.0, le=8760.0)
+    operating_hours_per_year: float = spec(5500.0, gt=0.0, le=HOURS_PER_YEAR)
     lifts_per_h: float = spec(30.0, gt=0.0, doc="moves per operating hour")
     load_classes_t: tuple[float, ...] = spec(default_factory=lambda: (18.0, 26.0, 34.0, 45.0), gt=0.0, doc="load per lift incl. spreader, t")
     load_probs: tuple[float, ...] = spec(default_factory=lambda: (0.25, 0.35, 0.28, 0.12), ge=0.0, le=1.0)

@@ -15,6 +15,7 @@ import numpy as np
 from simengine.kinds.crane import LiftDutyConfig
 from simengine.kinds.seasons import ambient_C
 from simengine.physics.asset import AssetInputs
+from simengine.units import DAYS_PER_YEAR, SECONDS_PER_DAY
 
 
 class LiftDuty:
@@ -33,7 +34,7 @@ class LiftDuty:
         days = int(math.ceil(horizon_h / 24.0))
         loads = np.asarray(cfg.load_classes_t)
         probs = np.asarray(cfg.load_probs)
-        lam = cfg.lifts_per_h * cfg.operating_hours_per_year / 365.0
+        lam = cfg.lifts_per_h * cfg.operating_hours_per_year / DAYS_PER_YEAR
         if cfg.traffic_cv > 0:
             k = 1.0 / cfg.traffic_cv**2
             intensity = rng.gamma(k, 1.0 / k, (days, n_assets))
@@ -46,7 +47,7 @@ class LiftDuty:
         # endurance_cycles: (n_assets, K) cycles to failure of each class per asset
         self.miner_day = np.einsum("dnk,nk->dn", counts, 1.0 / endurance_cycles)
         tonnes = counts @ loads
-        self.heat_day_W = cfg.heat_J_per_t * tonnes / 86400.0
+        self.heat_day_W = cfg.heat_J_per_t * tonnes / SECONDS_PER_DAY
         self.load_factor_day = tonnes / 24.0 / (cfg.lifts_per_h * cfg.rated_load_t)
         self.lifts_day = counts.sum(-1)
         self.stress_ranges_MPa = stress
@@ -67,7 +68,7 @@ class LiftDuty:
 
 def _lift_moments(lifts: LiftDutyConfig, paris_m: float):
     """Lifts a day λ, and the mean and mean square of one lift's Δσ^m."""
-    lam = lifts.lifts_per_h * lifts.operating_hours_per_year / 365.0  # as `LiftDuty`: the year's lifts, every day
+    lam = lifts.lifts_per_h * lifts.operating_hours_per_year / DAYS_PER_YEAR  # as `LiftDuty`: the year's lifts, every day
     x = (lifts.stress_per_t_MPa * np.asarray(lifts.load_classes_t)) ** paris_m
     p = np.asarray(lifts.load_probs)
     return lam, float(p @ x), float(p @ x**2)
@@ -76,7 +77,7 @@ def _lift_moments(lifts: LiftDutyConfig, paris_m: float):
 def expected_driver_per_s(lifts: LiftDutyConfig, paris_m: float) -> float:
     """Mean driver Σ Δσ^m per second (MPa^m/s) of a lift duty: λ Σ_k p_k (s L_k)^m / 86400."""
     lam, ex, _ = _lift_moments(lifts, paris_m)
-    return lam * ex / 86400.0
+    return lam * ex / SECONDS_PER_DAY
 
 
 def driver_cv_per_day(lifts: LiftDutyConfig, paris_m: float) -> float:

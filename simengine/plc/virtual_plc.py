@@ -35,18 +35,16 @@ import jax
 import numpy as np
 
 from simengine.config.scenario import ScenarioConfig
-from simengine.engine.duty import LiftDuty
 from simengine.engine.physics_setup import build_duty, build_params, initial_state
 from simengine.engine.simulation import replica_streams
+from simengine.kinds.crane import CRANE
+from simengine.kinds.lift_duty import LiftDuty
+from simengine.kinds.quantities import PHYSICAL_RANGE, UNITS
 from simengine.physics.asset import AssetInputs, AssetState, observe, step
 from simengine.plc.tags import TagMap, tagmap_from_dict
 from simengine.sensors.features import quantise
+from simengine.units import HOURS_PER_YEAR
 
-UNITS = {"vibration_rms": "m/s2", "natural_frequency_hz": "Hz", "temperature_C": "degC", "load_factor": "1",
-         "crack_m": "m", "damage": "1", "wear": "1"}
-# physically possible range of each observed quantity: outside it a reading is flagged
-PHYSICAL_RANGE = {"vibration_rms": (0.0, 100.0), "natural_frequency_hz": (0.0, 1000.0), "temperature_C": (-60.0, 250.0),
-                  "load_factor": (-0.5, 3.0), "crack_m": (0.0, 1.0), "damage": (0.0, 100.0), "wear": (0.0, 10.0)}
 CLOCK = "clock_s"  # the quantity of a tag holding the PLC's time of each scan
 LOAD_COUNTER = "load_time_s"  # the quantity of a tag counting the hoisted load-time (rated-load seconds)
 STALE_AFTER_S = 10.0  # a noisy sensor whose value stops changing for this long is frozen
@@ -70,7 +68,7 @@ class PhysicsSource:
         if unknown:
             raise ValueError(f"true_params {unknown}: unknown; known: {[f.name for f in dataclasses.fields(params)]}")
         self.params = dataclasses.replace(params, **{k: np.full(self.assets.size, float(v)) for k, v in (true_params or {}).items()})
-        self.duty = build_duty(fleet, scenario.horizon_years * 8760.0, rng["duty"])
+        self.duty = build_duty(fleet, scenario.horizon_years * HOURS_PER_YEAR, rng["duty"])
         self.rng = rng["sensors"]
         self._cycle, self._lift_t = -1, np.zeros(self.assets.size)
         self.load_time_s = np.zeros(self.assets.size) if isinstance(self.duty, LiftDuty) else None
@@ -124,7 +122,7 @@ class PhysicsSource:
 
     @property
     def hoist_heat_W(self) -> float:
-        return hoist_heat_W(self.duty.cfg)
+        return CRANE.heat_at_rated_load_W(self.duty.cfg)
 
     def _lift_cycle(self, dt_s: float) -> dict[str, np.ndarray]:
         """Within a lift cycle the hoist lifts for the first half (heat ∝ load, the container's load on
@@ -163,11 +161,6 @@ class PhysicsSource:
                        self._quant)
         out[self.rng.random(out.size) < self._dropout] = np.nan
         return out
-
-
-def hoist_heat_W(lifts) -> float:
-    """Motor losses while hoisting the rated load (W): heat_J_per_t for each tonne, over half a lift cycle."""
-    return 2.0 * lifts.heat_J_per_t * lifts.rated_load_t * lifts.lifts_per_h / 3600.0
 
 
 def _lifting_share(t0_s: float, dt_s: float, period_s: float) -> float:

@@ -4,7 +4,8 @@ import numpy as np
 
 from simengine.config import build
 from simengine.config.scenario import ScenarioConfig
-from simengine.engine.simulation import HOURS_PER_YEAR, Replica
+from simengine.engine.simulation import Replica
+from simengine.units import HOURS_PER_YEAR
 from simengine.physics.asset import AssetInputs
 
 

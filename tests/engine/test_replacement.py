@@ -14,7 +14,8 @@ from scipy import integrate, stats
 
 from simengine.config import ConfigError, build
 from simengine.config.scenario import ScenarioConfig
-from simengine.engine.simulation import HOURS_PER_YEAR, run_replica
+from simengine.engine.simulation import run_replica
+from simengine.units import HOURS_PER_YEAR
 
 SHAPE, MEAN_H, C_P, C_F = 3.0, 1000.0, 1.0, 10.0
 SCALE_H = MEAN_H / math.gamma(1.0 + 1.0 / SHAPE)

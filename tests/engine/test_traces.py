@@ -5,7 +5,8 @@ import pytest
 
 from simengine.config import build
 from simengine.config.scenario import ScenarioConfig
-from simengine.engine.simulation import HOURS_PER_YEAR, Replica
+from simengine.engine.simulation import Replica
+from simengine.units import HOURS_PER_YEAR
 from simengine.physics import paris_driver_to_grow
 from simengine.physics.asset import AssetInputs
 

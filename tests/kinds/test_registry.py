@@ -12,7 +12,7 @@ from simengine.config import ConfigError, build
 from simengine.config.scenario import ScenarioConfig
 from simengine.engine.simulation import Replica, replica_streams
 from simengine.kinds import kind_of, resolve
-from simengine.kinds.quantities import CATALOGUE, OBSERVABLES
+from simengine.kinds.quantities import OBSERVABLES
 
 # the README's pump (tests/kinds/my_kinds.py), 3 pumps for half a year, repaired only when they fail
 PUMPS = {"fleet.kind": "pump", "fleet.duty.kind": "my_kinds:Pump", "fleet.count": 3, "horizon_years": 0.5,
@@ -33,15 +33,10 @@ def test_the_built_in_kinds_and_their_yaml_names():
 def test_what_the_kinds_declare_matches_the_code_that_uses_it():
     from simengine.calibration.model import PARAMETERS
     from simengine.physics.asset import Observation
-    from simengine.plc.virtual_plc import PHYSICAL_RANGE, UNITS, hoist_heat_W
 
     crane = resolve("crane")
     assert crane.fittable == PARAMETERS and resolve("wind").fittable == ()
-    lifts = load_scenario("crane_fleet").fleet.duty.lifts
-    assert crane.heat_at_rated_load_W(lifts) == hoist_heat_W(lifts)
     assert set(OBSERVABLES) == {f.name for f in dataclasses.fields(Observation)}
-    assert UNITS == {q.name: q.unit for q in CATALOGUE.values()}  # until the virtual PLC reads the catalogue
-    assert PHYSICAL_RANGE == {q.name: (q.low, q.high) for q in CATALOGUE.values()}
 
 
 def test_checking_a_configuration_imports_neither_numpy_nor_jax():

@@ -15,7 +15,7 @@ from simengine.cli import compose  # noqa: E402
 from simengine.config import ConfigError, build  # noqa: E402
 from simengine.config.optimize import OptimizeSettings  # noqa: E402
 from simengine.config.scenario import ScenarioConfig  # noqa: E402
-from simengine.engine.simulation import HOURS_PER_YEAR  # noqa: E402
+from simengine.units import HOURS_PER_YEAR  # noqa: E402
 from simengine.optimize.command import optimize, run_command  # noqa: E402
 from simengine.optimize.compare import BEST, SAME  # noqa: E402
 

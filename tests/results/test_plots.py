@@ -77,7 +77,7 @@ def test_single_replica_without_events(tmp_path):
 def test_time_axis_counts_years_as_the_engine_does(tmp_path):
     import dataclasses
 
-    from simengine.engine.simulation import HOURS_PER_YEAR
+    from simengine.units import HOURS_PER_YEAR
     from simengine.results import plots
 
     replica = dataclasses.replace(make_replica(0), series_time_h=np.linspace(0.0, 5 * HOURS_PER_YEAR, 60))
