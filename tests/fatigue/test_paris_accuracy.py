@@ -6,7 +6,9 @@ import pytest
 from scipy.integrate import quad, solve_ivp
 
 from simengine.fatigue import paris_quadrature as pq
-from simengine.fatigue.batch import FAILED, ReplicaParams, reference_numpy_quadrature, run_constant_Y, run_variable_Y
+from simengine.fatigue.batch import (
+    FAILED, INVALID, SURVIVED, ReplicaParams, reference_numpy_quadrature, run_constant_Y, run_variable_Y,
+)
 from simengine.fatigue.crack_growth import finite_width_edge_crack_Y
 
 _EDGE = (30.39, -21.72, 10.55, -0.231, 1.12)  # Tada, Paris & Irwin, highest power first
@@ -105,3 +107,14 @@ def test_error_bound_holds_at_the_extremes_of_a_crit_over_a0():
     for i in range(2):
         want = cycles_to_grow(a0[i], ac[i], C_, m[i], lambda a: edge_Y(a, width), 1.0)
         assert pq.driver_to_fail(table)[i] == pytest.approx(want, rel=1e-9)
+
+
+def test_statuses_per_replica_with_Y_of_a_never_fail_the_batch():
+    bad = ReplicaParams(paris_C=np.array([1.65e-11, -1.0, np.nan, 1.65e-11]), paris_m=np.full(4, 3.0),
+                        initial_flaw_m=np.array([3e-4, 3e-4, 3e-4, 0.03]), critical_m=np.full(4, 0.025),
+                        driver_per_block=np.array([0.0, 4e9, 4e9, 4e9]))
+    res = run_variable_Y(bad, np.ones(100), finite_width_edge_crack_Y, 0.06, 10)
+    assert np.asarray(res.status).tolist() == [SURVIVED, INVALID, INVALID, INVALID]
+    assert np.isinf(float(res.failure_block[0])) and np.isnan(np.asarray(res.failure_block)[1:]).all()
+    np.testing.assert_allclose(np.asarray(res.crack_m)[0], 3e-4, rtol=1e-15)  # no load: the flaw stays as it is
+    assert np.isnan(np.asarray(res.crack_m)[1:]).all()
