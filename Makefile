@@ -36,6 +36,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[test,bench,wombat]"
 	$(BIN)/simengine bench
 
 fatigue: $(STAMP)

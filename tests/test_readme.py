@@ -128,3 +128,22 @@ def test_python_api_example_runs_as_a_saved_script(tmp_path):
     out = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr
     assert "'mean'" in out.stdout and len(list(tmp_path.glob("results/wind_farm-*/run.h5"))) == 1
+
+
+def test_readme_own_asset_kind_runs_as_written(tmp_path):
+    """The pump of "Your own asset kind", saved as my_kinds.py, named by dotted path in the README's command."""
+    import shlex
+    import subprocess
+    import sys
+
+    section = README[README.index("## Your own asset kind"):]
+    module = next(b for b in re.findall(r"```python\n(.*?)```", section, flags=re.S) if "class Pump(" in b)
+    (tmp_path / "my_kinds.py").write_text(module)
+    command = re.search(r"```sh\n(PYTHONPATH=\. .*?)\n```", section, flags=re.S).group(1).replace("\\\n", " ")
+    env_assignment, program, *args = shlex.split(command)
+    assert env_assignment == "PYTHONPATH=." and program == ".venv/bin/simengine"
+    done = subprocess.run([sys.executable, "-m", "simengine", *args, "out_dir=results", "plots=false"], cwd=tmp_path,
+                          env={**os.environ, "PYTHONPATH": str(tmp_path)}, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert "pump_station" in done.stdout and "availability" in done.stdout, done.stdout
+    assert len(list((tmp_path / "results").glob("pump_station-*/run.h5"))) == 1

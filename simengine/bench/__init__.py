@@ -22,6 +22,7 @@ BENCHMARKS = {
     "dask": ("dask_bench", "run"),
     "sweep": ("sweep_bench", "run"),
     "cold_start": ("cold_start", "run"),
+    "wind_farm_vs_wombat": ("wombat_bench", "run"),
 }
 
 
@@ -36,7 +37,8 @@ HEADLINES = {
     "engine_overhead": ("ratio_simengine_over_plain",),
     "crane_reference": ("wall_warm_median_s", "wall_cold_s (incl. JIT compile)"),
     "paris_batch": ("ratio_vs_numpy_stepping",),
-    "rainflow": ("gaussian_speed_ratio_ours_over_pylife", "random_walk_speed_ratio_ours_over_pylife"),
+    "rainflow": ("gaussian_speed_ratio_ours_over_pylife", "random_walk_speed_ratio_ours_over_pylife",
+                 "random_walk_speed_ratio_ours_over_pylife_separate_processes", "first_count_fresh_process_warm_cache_s"),
     "modbus_ingest": ("values_lost", "recorder_cpu_share"),
     "opcua_ingest": ("delivered_over_expected", "lost_messages"),
     "calibration": ("ratio_scipy_2point_vs_simengine_solve", "simengine_fit_warm_s (solve + uncertainty, prediction, checks)"),
@@ -45,6 +47,10 @@ HEADLINES = {
              "resume_total_over_uninterrupted"),
     "sweep": ("ratio_separate_over_sweep", "crn_variance_reduction_total_cost_eur (median, differing variants)"),
     "cold_start": ("typo_to_message_median_s", "help_median_s", "jax imported before the message: run"),
+    "wind_farm_vs_wombat": ("ratio_wombat_over_ours_cold", "ratio_wombat_over_ours_warm", "ratio_wombat_over_ours_cpu_warm",
+                            "wombat_repair_requests (median per run)", "ours_repair_work_orders (median per replica)",
+                            "wombat_availability_time_based (median)", "ours_availability (median)",
+                            "load_avg_1min_before_after"),
 }
 
 
