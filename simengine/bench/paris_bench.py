@@ -128,7 +128,8 @@ def run(repeats: int = 5, quick: bool = False) -> BenchResult:
     ref = last["numpy_stepping"]
     got = np.asarray(last["simengine_jax"])
     finite = np.isfinite(ref)
-    agree = bool(np.array_equal(np.isfinite(got), finite)) and float(np.max(np.abs(got[finite] - ref[finite]), initial=0.0))
+    agree = (bool(np.array_equal(np.isfinite(got), finite))
+             and float(np.max(np.abs(got[finite] - ref[finite]), initial=0.0)))
     bis = last["numpy_bisection"][0]
     assert np.array_equal(np.isfinite(bis), finite) and np.allclose(bis[finite], ref[finite], rtol=1e-9)
     sub = 100

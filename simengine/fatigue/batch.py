@@ -77,7 +77,8 @@ class BatchResult:
 
 
 def _valid(p: ReplicaParams):
-    finite = jnp.isfinite(p.paris_C) & jnp.isfinite(p.paris_m) & jnp.isfinite(p.initial_flaw_m) & jnp.isfinite(p.driver_per_block)
+    finite = (jnp.isfinite(p.paris_C) & jnp.isfinite(p.paris_m) & jnp.isfinite(p.initial_flaw_m)
+              & jnp.isfinite(p.driver_per_block))
     return (finite & (p.paris_C > 0) & (p.paris_m > 0) & (p.initial_flaw_m > 0) & (p.initial_flaw_m < p.critical_m)
             & (p.driver_per_block >= 0))
 

@@ -197,4 +197,5 @@ def crack_at(xp, table: DriverTable, per_unit, marks, initial_flaw_m, critical_m
         slope = d0 + theta * (c0 + theta * (3.0 * a3 + theta * (4.0 * a4 + theta * 5.0 * a5)))
         theta = theta - value / slope
     crack = initial_flaw_m[:, None] * xp.exp(tau0 + dt * theta)
-    return _materialise(xp, xp.where(targets >= driver_to_fail(table)[:, None], critical_m[:, None], xp.minimum(crack, critical_m[:, None])))
+    ac = critical_m[:, None]
+    return _materialise(xp, xp.where(targets >= driver_to_fail(table)[:, None], ac, xp.minimum(crack, ac)))
