@@ -36,7 +36,7 @@ def benchmark(name: str):
 HEADLINES = {
     "engine_overhead": ("ratio_simengine_over_plain",),
     "crane_reference": ("wall_warm_median_s", "wall_cold_s (incl. JIT compile)"),
-    "paris_batch": ("ratio_vs_numpy_stepping",),
+    "paris_batch": ("ratio_vs_numpy_stepping", "variable_Y_ratio_vs_numpy"),
     "rainflow": ("gaussian_speed_ratio_ours_over_pylife", "random_walk_speed_ratio_ours_over_pylife",
                  "random_walk_speed_ratio_ours_over_pylife_separate_processes", "first_count_fresh_process_warm_cache_s"),
     "modbus_ingest": ("values_lost", "recorder_cpu_share"),
