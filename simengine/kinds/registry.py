@@ -26,7 +26,8 @@ from simengine.kinds.quantities import CATALOGUE
 
 GROUP = "simengine.asset_kinds"
 FIELD = "fleet.duty.kind"
-BUILTIN = ("simengine.kinds.crane:CRANE", "simengine.kinds.wind:WIND", "simengine.kinds.bare:NONE")
+BUILTIN = ("simengine.kinds.crane:CRANE", "simengine.kinds.wind:WIND", "simengine.kinds.bare:NONE",
+           "simengine.kinds.conveyor:CONVEYOR")
 # what a kind must have: the protocol's attributes and methods
 MEMBERS = tuple(AssetKind.__annotations__) + tuple(
     n for n, v in vars(AssetKind).items() if callable(v) and not n.startswith("_"))
