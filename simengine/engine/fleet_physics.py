@@ -26,12 +26,14 @@ import jax
 import numpy as np
 
 from simengine.kinds.quantities import OBSERVABLES
-from simengine.physics.asset import AssetInputs, AssetParams, AssetState, advance
+from simengine.physics.asset import OBSERVATION_FIELDS, STATE_FIELDS, AssetInputs, AssetParams, advance_stacked
 from simengine.physics.crack import crossing_fraction
 from simengine.units import SECONDS_PER_DAY
 
-STATE_FIELDS = ("crack_m", "damage", "temp_C", "wear")
 OBS_FIELDS = OBSERVABLES  # the catalogue's order is the observation arrays' order
+INPUT_FIELDS = tuple(AssetInputs.__dataclass_fields__)
+_STATE_ROW = {f: i for i, f in enumerate(STATE_FIELDS)}  # rows of advance_stacked's result
+_OBS_ROW = {f: len(STATE_FIELDS) + i for i, f in enumerate(OBSERVATION_FIELDS)}
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,8 @@ class FleetPhysics:
         self.env, self.duty, self.thresholds = env, duty, thresholds
         self.params = jax.tree_util.tree_map(np.asarray, params)
         self.n = int(np.size(state0.crack_m))
+        self._param_rows = np.stack([np.broadcast_to(np.asarray(getattr(params, f), float), (self.n,))
+                                     for f in AssetParams.__dataclass_fields__])
         self.dt_h, self.W = dt_h, window_rows
         self.horizon_rows = int(math.ceil(horizon_h / dt_h - 1e-9))
         self.on_crossing, self.on_alarm = on_crossing, on_alarm
@@ -82,6 +86,7 @@ class FleetPhysics:
         start = {f: self.boundary[f][-1].copy() for f in STATE_FIELDS}
         self.row0 = row0
         self.inputs = self.duty.inputs(row0 * self.dt_h, self.W, self.dt_h)
+        self._input_rows = np.stack([np.asarray(getattr(self.inputs, f), float) for f in INPUT_FIELDS])
         rows = row0 + np.arange(self.W)
         self.valid = (rows < self.horizon_rows)[:, None] & self.operating[None, :]
         self._predict(0, start)
@@ -89,28 +94,32 @@ class FleetPhysics:
         self._schedule_crossings(0, everyone)
         self._sensor_window(0, everyone, count_volume=True)
 
-    def _predict(self, r: int, start: dict[str, np.ndarray]) -> None:
-        """Advance from boundary row r to the end of the window, in one call."""
-        pad = r
+    def _predict(self, r: int, start: dict[str, np.ndarray], asset: int | None = None) -> None:
+        """Advance from boundary row r to the end of the window, in one call: the fleet, or one asset
+        alone (the others' trajectories do not depend on it; each asset's column comes out bitwise the
+        same whatever the batch's width)."""
+        cols = slice(None) if asset is None else slice(asset, asset + 1)
 
-        def shift(a):
-            return np.concatenate([a[r:], np.zeros((pad,) + a.shape[1:], a.dtype)]) if pad else a
+        def shift(a):  # rows r.. to the front, zeros behind: the call keeps its one shape
+            a = a[..., r:, cols]
+            if not r:
+                return a
+            return np.concatenate([a, np.zeros(a.shape[:-2] + (r,) + a.shape[-1:], a.dtype)], axis=-2)
 
-        inputs = AssetInputs(*(shift(np.asarray(getattr(self.inputs, f), float)) for f in AssetInputs.__dataclass_fields__))
-        valid = shift(self.valid)
-        state = AssetState(*(start[f] for f in STATE_FIELDS))
-        _, states, obs = jax.device_get(advance(self.params, state, inputs, valid, self.dt_h * 3600.0))
+        state = np.stack([start[f][cols] for f in STATE_FIELDS])
+        traj = np.asarray(advance_stacked(self._param_rows[:, cols], state, shift(self._input_rows),
+                                          shift(self.valid), self.dt_h * 3600.0))
         self.calls += 1
         n_rows = self.W - r
         for f in STATE_FIELDS:
-            self.boundary[f][r] = start[f]
-            self.boundary[f][r + 1:] = getattr(states, f)[:n_rows]
+            self.boundary[f][r, cols] = start[f][cols]
+            self.boundary[f][r + 1:, cols] = traj[_STATE_ROW[f], :n_rows]
         for f in OBS_FIELDS:
-            new = getattr(obs, f)[:n_rows]
-            if r == 0:
+            new = traj[_OBS_ROW[f], :n_rows]
+            if asset is None and r == 0:
                 self.obs[f] = new.copy()
             else:
-                self.obs[f][r:] = new
+                self.obs[f][r:, cols] = new
 
     # -- crossings ---------------------------------------------------------
     def _schedule_crossings(self, r: int, assets: np.ndarray) -> None:
@@ -206,7 +215,7 @@ class FleetPhysics:
                 self.boundary[f][r] = start[f]
             return
         self.valid[r:, asset] = self.row0 + np.arange(r, self.W) < self.horizon_rows
-        self._predict(r, start)
+        self._predict(r, start, asset)
         only = np.zeros(self.n, bool)
         only[asset] = True
         self._schedule_crossings(r, only)
@@ -236,7 +245,8 @@ class FleetPhysics:
                                            list(quantity[sl]), np.asarray(limit[sl], float))
         return out
 
-    def _daily_inputs(self, day0: int, cols: np.ndarray) -> AssetInputs:
+    def _daily_inputs(self, day0: int, cols: np.ndarray) -> np.ndarray:
+        """Inputs (fields, W, n) a day per row, for the assets `cols`."""
         per_day = int(round(24.0 / self.dt_h))
         hourly = self.duty.inputs(day0 * 24.0, self.W * per_day, self.dt_h)
         summed = {"paris_driver", "miner_increment"}
@@ -245,12 +255,18 @@ class FleetPhysics:
             a = np.asarray(getattr(hourly, name))[:, cols].reshape(self.W, per_day, -1)
             return a.sum(1) if name in summed else a.mean(1)
 
-        return AssetInputs(*(reduce(f) for f in AssetInputs.__dataclass_fields__))
+        return np.stack([reduce(f) for f in INPUT_FIELDS])
+
+    def _advance(self, param_rows, start: dict[str, np.ndarray], inputs: np.ndarray, valid, dt_s: float):
+        """States after each row (fields, W, n) and the end state, from one call."""
+        traj = np.asarray(advance_stacked(param_rows, np.stack([start[f] for f in STATE_FIELDS]), inputs, valid, dt_s))
+        states = traj[:len(STATE_FIELDS)]
+        return states, {f: states[i, -1] for i, f in enumerate(STATE_FIELDS)}
 
     def _forecast_group(self, assets, t_from_h, states, quantity, limit):
         k, n = len(assets), self.n
         cols = np.concatenate([assets, np.zeros(n - k, int)])
-        params = jax.tree_util.tree_map(lambda x: x[cols], self.params)
+        param_rows = self._param_rows[:, cols]
         start = {f: np.array([s[f] for s in states] + [states[0][f]] * (n - k)) for f in STATE_FIELDS}
         qi = np.array([STATE_FIELDS.index(q) for q in quantity])
         result = np.full(k, np.inf)
@@ -264,10 +280,9 @@ class FleetPhysics:
         rows = np.arange(self.W)[:, None]
         valid = (rows < np.concatenate([partial, np.zeros(n - k, int)])[None, :]) \
             & (rows + np.concatenate([first_row, np.zeros(n - k, int)])[None, :] < self.horizon_rows)
-        end, traj, _ = jax.device_get(advance(params, AssetState(*(start[f] for f in STATE_FIELDS)), inputs, valid,
-                                              self.dt_h * 3600.0))
+        traj, end = self._advance(param_rows, start, inputs, valid, self.dt_h * 3600.0)
         crossed(start, traj, first_row * self.dt_h, self.dt_h)
-        start = {f: np.asarray(getattr(end, f)) for f in STATE_FIELDS}
+        start = end
 
         # then a day at a time
         first_day = np.concatenate([(first_row + partial) // per_day, np.full(n - k, 1 << 40)])
@@ -276,23 +291,23 @@ class FleetPhysics:
         while day0 < horizon_days and np.isinf(result).any():
             days = day0 + np.arange(self.W)
             valid = (days[:, None] >= first_day[None, :]) & (days < horizon_days)[:, None]
-            state = AssetState(*(start[f] for f in STATE_FIELDS))
-            end, traj, _ = jax.device_get(advance(params, state, self._daily_inputs(day0, cols), valid, SECONDS_PER_DAY))
+            traj, end = self._advance(param_rows, start, self._daily_inputs(day0, cols), valid, SECONDS_PER_DAY)
             crossed(start, traj, np.full(k, day0 * 24.0), 24.0)
-            start = {f: np.asarray(getattr(end, f)) for f in STATE_FIELDS}
+            start = end
             day0 += self.W
         result[result > self.horizon_rows * self.dt_h] = np.inf  # beyond the horizon is not "prevented"
         return result
 
-    def _rows_per_item(self, first_row: np.ndarray, cols: np.ndarray, k: int) -> AssetInputs:
-        """Inputs (W, n) where column i holds asset cols[i]'s rows from first_row[i] on."""
-        fields = AssetInputs.__dataclass_fields__
-        out = {f: np.zeros((self.W, self.n)) for f in fields}
-        for i in range(k):
-            rows = self.duty.inputs(first_row[i] * self.dt_h, self.W, self.dt_h)
-            for f in fields:
-                out[f][:, i] = np.asarray(getattr(rows, f))[:, cols[i]]
-        return AssetInputs(**out)
+    def _rows_per_item(self, first_row: np.ndarray, cols: np.ndarray, k: int) -> np.ndarray:
+        """Inputs (fields, W, n) where column i holds asset cols[i]'s rows from first_row[i] on
+        (one duty call per distinct first row)."""
+        out = np.zeros((len(INPUT_FIELDS), self.W, self.n))
+        for row in np.unique(first_row[:k]).tolist():
+            rows = self.duty.inputs(row * self.dt_h, self.W, self.dt_h)
+            items = np.flatnonzero(first_row[:k] == row)
+            for j, f in enumerate(INPUT_FIELDS):
+                out[j][:, items] = np.asarray(getattr(rows, f))[:, cols[items]]
+        return out
 
     @staticmethod
     def _crossing_finder(qi, limit, paris_m, result):
@@ -300,8 +315,7 @@ class FleetPhysics:
         k = len(qi)
 
         def crossed(start, traj, t_row0_h, row_h):
-            values = np.concatenate([np.stack([start[f][:k] for f in STATE_FIELDS])[:, None, :],
-                                     np.stack([getattr(traj, f)[:, :k] for f in STATE_FIELDS])], axis=1)
+            values = np.concatenate([np.stack([start[f][:k] for f in STATE_FIELDS])[:, None, :], traj[:, :, :k]], axis=1)
             mine = values[qi, :, np.arange(k)]  # (k, W + 1): each item's own quantity
             over = (mine[:, 1:] >= limit[:, None]) & np.isinf(result)[:, None]
             hit = np.flatnonzero(over.any(1))
