@@ -489,8 +489,8 @@ def cmd_plc(args: argparse.Namespace) -> int:
     from simengine.plc.recorder import read_recording
     from simengine.plc.service import port_problems, record_modbus, serve, servers_for, tag_indices
     from simengine.plc.tags import load_tagmap
-    from simengine.plc.virtual_plc import PhysicsSource
     from simengine.results.publish import stamped_name
+    from simengine.virtual_plc import PhysicsSource
 
     try:
         source = PhysicsSource(scenario, list(serve_cfg.assets), seed=serve_cfg.seed, true_params=serve_cfg.true_params,

@@ -77,7 +77,7 @@ def problem(seed: int = 1) -> Problem:
     import simengine
     from simengine.calibration.sources import record_virtual
     from simengine.engine.physics_setup import build_params
-    from simengine.plc.virtual_plc import PhysicsSource
+    from simengine.virtual_plc import PhysicsSource
 
     sc = simengine.load_scenario("crane_fleet", {"fleet.count": 2})
     src = PhysicsSource(sc, [0], seed=seed, true_params=TRUE_PARAMS)
@@ -89,7 +89,7 @@ def problem(seed: int = 1) -> Problem:
     window = align(rec.time_s, rec.values, rec.quality, tags, tag_gains(tags, sc.fleet.sensors), asset=0)
     nominal = build_params(sc.fleet, np.random.default_rng(0))
     T0 = float(np.nanmean(window.observed[0, :5]))  # as a user would: the first readings, ambient = start
-    baseline = baseline_for(nominal, 0, hoist_heat_W=src.hoist_heat_W, ambient_C=T0, initial_temp_C=T0,
+    baseline = baseline_for(nominal, 0, hoist_heat_W=src.heat_at_rated_load_W, ambient_C=T0, initial_temp_C=T0,
                             initial_crack_m=3e-4)
     spec = FitSpec(NAMES)
     observed, weight = fit_arrays(window, spec, _noise(window, spec))

@@ -59,7 +59,7 @@ def run_modbus(duration_s: float = 60.0, cranes: int = CRANES) -> BenchResult:
     from simengine.plc.modbus_client import ModbusClient
     from simengine.plc.readings import Quality
     from simengine.plc.recorder import Recorder, read_recording
-    from simengine.plc.virtual_plc import PhysicsSource
+    from simengine.virtual_plc import PhysicsSource
 
     tagmap = PhysicsSource(simengine.load_scenario("crane_fleet", {"fleet.count": cranes}), list(range(cranes))).tagmap()
     port = _free_port()
@@ -105,7 +105,7 @@ def run_modbus(duration_s: float = 60.0, cranes: int = CRANES) -> BenchResult:
 def run_opcua(duration_s: float = 60.0, cranes: int = CRANES, connections: int = 2) -> BenchResult:
     import simengine
     from simengine.plc.opcua_client import OpcUaClient, OpcUaClientConfig
-    from simengine.plc.virtual_plc import PhysicsSource
+    from simengine.virtual_plc import PhysicsSource
 
     tagmap = PhysicsSource(simengine.load_scenario("crane_fleet", {"fleet.count": cranes}), list(range(cranes))).tagmap()
     port = _free_port()

@@ -24,7 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
+from simengine.calibration.baseline import baseline
 from simengine.calibration.clock import clock_join
+from simengine.calibration.collect import clock_index, collect, tagmap_of, virtual_source
 from simengine.calibration.crack_filter import CrackFilter, CrackFilterConfig
 from simengine.calibration.fit import Calibration, FitSpec, fit
 from simengine.calibration.rul import RemainingLife, remaining_life
@@ -315,22 +317,21 @@ class _BesideTheLink:
 
 def run_continuous(cfg: CalibrateConfig, scenario: ScenarioConfig, spec: FitSpec, path: Path, *, config: dict) -> Tracking:
     """Collect (or replay) readings into `path`, feeding a Tracker as rows are written."""
-    from simengine.calibration import job
     from simengine.calibration.sources import record_virtual
 
     truth = None
     if cfg.source == "hdf5":
-        recording = job.collect(cfg, scenario, path)
+        recording = collect(cfg, scenario, path)
         tags = tags_of(recording)
     elif cfg.source == "virtual":
-        source = job.virtual_source(cfg, scenario)
+        source = virtual_source(cfg, scenario)
         tags = list(source.tagmap().tags)
         truth = lambda: float(source.truth()["crack_m"][0])  # noqa: E731 — the hidden crack, for plots and tests
     else:
-        tags = list(job.tagmap_of(cfg, scenario).tags)
-    tracker = Tracker(cfg, scenario, spec, tags, clock=job.clock_index([t.quantity for t in tags], [t.name for t in tags],
-                                                                       cfg.clock_tag),
-                      truth=truth, baseline_for=lambda w, crack: job.baseline(scenario, w, initial_crack_m=crack))
+        tags = list(tagmap_of(cfg, scenario).tags)
+    tracker = Tracker(cfg, scenario, spec, tags, clock=clock_index([t.quantity for t in tags], [t.name for t in tags],
+                                                                   cfg.clock_tag),
+                      truth=truth, baseline_for=lambda w, crack: baseline(scenario, w, initial_crack_m=crack))
     if cfg.source == "hdf5":  # a recording replayed, row by row in time order
         tracker.add_rows(recording.time_s, recording.values, recording.quality)
     elif cfg.source == "virtual":
@@ -338,7 +339,7 @@ def run_continuous(cfg: CalibrateConfig, scenario: ScenarioConfig, spec: FitSpec
                        on_rows=tracker.add_rows, flush_every=1)
     else:  # a live link: fits run beside the event loop that polls, never inside it
         with _BesideTheLink(tracker.add_rows) as feed:
-            job.collect(cfg, scenario, path, config=config, on_rows=feed)
+            collect(cfg, scenario, path, config=config, on_rows=feed)
     if not tracker.rows:
         raise ConfigError([Problem("readings", str(path), "no readings arrived")])
     return tracker.finish(np.random.default_rng(cfg.virtual.seed))

@@ -4,7 +4,9 @@
       -> window of the asset (bad readings excluded and counted)
       -> fit from the scenario's values  ->  calibration.h5, params.yaml, PNGs
 
-`simengine calibrate` calls `run_job`; a script can call each step.
+`simengine calibrate` calls `run_job`; a script can call each step. The readings come from
+`collect.py` and the starting values from `baseline.py`, which continuous mode (`continuous.py`,
+imported here when it runs) shares: the imports form a tree.
 """
 
 from __future__ import annotations
@@ -16,17 +18,16 @@ from pathlib import Path
 
 import numpy as np
 
-from simengine.calibration.fit import Calibration, FitSpec, fit
-from simengine.calibration.model import Baseline, baseline_for
-from simengine.calibration.heating import steady_load_s
+from simengine.calibration.baseline import baseline, kind_problems
 from simengine.calibration.clock import clock_join
-from simengine.calibration.coverage import check_coverage, check_recorded_scenario, with_link
+from simengine.calibration.collect import clock_column, collect, tagmap_of
+from simengine.calibration.coverage import check_coverage, with_link
+from simengine.calibration.fit import Calibration, FitSpec, fit
+from simengine.calibration.heating import steady_load_s
 from simengine.calibration.window import Window, align, clock_times, excluded_readings, readings_of, tag_gains, tags_of
 from simengine.config.calibrate import CalibrateConfig
-from simengine.config.plc import RecordConfig
 from simengine.config.scenario import ScenarioConfig
 from simengine.config.validate import ConfigError, Problem
-from simengine.kinds.registry import builtins, kind_of
 from simengine.plc.readings import Quality
 from simengine.plc.recorder import Recording, read_recording
 from simengine.results.publish import stamped_name
@@ -48,56 +49,6 @@ def fit_spec(cfg: CalibrateConfig) -> FitSpec:
     return FitSpec(**{f.name: getattr(cfg.fit, f.name) for f in dataclasses.fields(FitSpec)})
 
 
-def virtual_source(cfg: CalibrateConfig, scenario: ScenarioConfig):
-    from simengine.plc.virtual_plc import PhysicsSource
-
-    v = cfg.virtual
-    try:
-        return PhysicsSource(scenario, [cfg.asset], seed=v.seed, true_params=dict(v.true_params),
-                             initial_crack_m=v.initial_crack_m)
-    except ValueError as err:
-        raise ConfigError([Problem("virtual", {"asset": cfg.asset, **dict(v.true_params)}, str(err))]) from None
-
-
-def collect(cfg: CalibrateConfig, scenario: ScenarioConfig, path: Path, *, config: dict | None = None,
-            on_rows=None) -> Recording:
-    """The readings of the job, recorded into `path` (or read from cfg.hdf5)."""
-    from simengine.calibration.sources import record_live, record_virtual
-
-    if cfg.source == "hdf5":
-        try:
-            recording = read_recording(cfg.hdf5)
-        except (OSError, KeyError) as err:
-            raise ConfigError([Problem("hdf5", cfg.hdf5, f"not a readable recording: {err}")]) from None
-        check_recorded_scenario(Path(cfg.hdf5), recording, scenario)
-        return recording
-    if cfg.source == "virtual":
-        return record_virtual(virtual_source(cfg, scenario), path, duration_s=cfg.duration_s, rate_hz=cfg.rate_hz,
-                              config=config, on_rows=on_rows)
-    tagmap = tagmap_of(cfg, scenario)
-    rec = RecordConfig(protocol=cfg.source, tagmap=cfg.tagmap, host=cfg.host, port=cfg.port, rate_hz=cfg.rate_hz,
-                       duration_s=cfg.duration_s, out=str(path), opcua_secure=cfg.opcua_secure,
-                       certificate_dir=cfg.certificate_dir, credentials_file=cfg.credentials_file,
-                       plausibility=cfg.plausibility)
-    credentials = None
-    if cfg.source == "opcua" and cfg.opcua_secure:
-        from simengine.plc.secrets import load_credentials
-
-        credentials = load_credentials(cfg.credentials_file or None)
-    return record_live(cfg.source, tagmap, rec, path, config=config, credentials=credentials, on_rows=on_rows)
-
-
-def tagmap_of(cfg: CalibrateConfig, scenario: ScenarioConfig):
-    from simengine.plc.tags import load_tagmap
-
-    if not cfg.tagmap:
-        return virtual_source(cfg, scenario).tagmap()
-    try:
-        return load_tagmap(cfg.tagmap)
-    except OSError as err:
-        raise ConfigError([Problem("tagmap", cfg.tagmap, f"cannot be read: {err.strerror or err}")]) from None
-
-
 def window_of(recording: Recording, cfg: CalibrateConfig, scenario: ScenarioConfig, spec: FitSpec) -> Window:
     tags = tags_of(recording)
     if cfg.asset not in set(recording.assets):
@@ -115,55 +66,6 @@ def window_of(recording: Recording, cfg: CalibrateConfig, scenario: ScenarioConf
                    asset=cfg.asset, time_factor=factor, needed=spec.needed_quantities(),
                    steady_load_s=steady_load_s(scenario.fleet))
     return with_link(window, recording, cfg, unclocked, join)
-
-
-def clock_column(recording: Recording, clock_tag: str) -> int | None:
-    return clock_index(recording.quantities or [], recording.tags, clock_tag)
-
-
-def clock_index(quantities: list[str], names: list[str], clock_tag: str) -> int | None:
-    """Index of the clock tag among the tags: named, or auto (a tag of quantity clock_s), or none ("")."""
-    from simengine.plc.virtual_plc import CLOCK
-
-    if clock_tag == "auto":
-        return next((i for i, q in enumerate(quantities) if q == CLOCK), None)
-    if not clock_tag:
-        return None
-    if clock_tag not in names:
-        raise ConfigError([Problem("clock_tag", clock_tag, "not a tag of the readings")])
-    return names.index(clock_tag)
-
-
-def baseline(scenario: ScenarioConfig, window: Window, *, initial_crack_m: float | None = None) -> Baseline:
-    """The scenario's nominal values for one asset (medians where it scatters them), the hoist's heat
-    from its lift duty, and a cold start at the first temperature reading."""
-    fleet = scenario.fleet
-    kind = kind_of(fleet)
-    problems = kind_problems(scenario, ())
-    if problems:
-        raise ConfigError(problems)
-    params = kind.build_params(fleet, np.random.default_rng(0))
-    nominal = {"paris_C": fleet.crack.paris_C.median, "wear_rate_per_s": fleet.wear.rate_per_h.median / 3600.0}
-    params = type(params)(**{**params.__dict__, **{k: np.full(fleet.count, v) for k, v in nominal.items()}})
-    temps = window.observed[0][np.isfinite(window.observed[0])]
-    start_C = float(temps[0]) if temps.size else fleet.thermal.initial_C  # the motor may already be warming
-    crack = fleet.crack.initial_flaw_m.median if initial_crack_m is None else initial_crack_m
-    return baseline_for(params, 0, hoist_heat_W=kind.heat_at_rated_load_W(kind.settings(fleet.duty)), ambient_C=start_C,
-                        initial_temp_C=start_C, initial_crack_m=crack)
-
-
-def kind_problems(scenario: ScenarioConfig, parameters: tuple[str, ...]) -> list[Problem]:
-    """The fleet's kind must have a heating model the calibration can drive with the measured load, and
-    declare each of `parameters` fittable."""
-    kind = kind_of(scenario.fleet)
-    if not kind.fittable or kind.heat_at_rated_load_W(kind.settings(scenario.fleet.duty)) is None:
-        able = sorted({k.name for k in builtins().values() if k.fittable})
-        return [Problem("fleet.duty.kind", scenario.fleet.duty.kind,
-                        f"asset kind {kind.name} declares nothing the calibration can fit (its observation model needs "
-                        f"a heat input ∝ measured load); kinds that do: {', '.join(able)}")]
-    return [Problem(f"fit.parameters[{i}]", name, f"asset kind {kind.name} cannot fit it; it fits "
-                                                  f"{', '.join(kind.fittable)}")
-            for i, name in enumerate(parameters) if name not in kind.fittable]
 
 
 def preflight(cfg: CalibrateConfig, scenario: ScenarioConfig, spec: FitSpec) -> None:

@@ -15,7 +15,7 @@ import numpy as np
 
 from simengine.config.validate import ConfigError, Problem
 from simengine.kinds.quantities import PHYSICAL_RANGE
-from simengine.plc.virtual_plc import LOAD_COUNTER
+from simengine.plc.tags import LOAD_COUNTER
 
 IMPLAUSIBLE = 254  # a quality code of the calibration's own (the PLC's codes stop at 5, 255 is absent)
 TINY = 1e-12  # a nonzero reading smaller than this, in physical units, is no sensor's resolution

@@ -38,7 +38,7 @@ from simengine.calibration.plausible import IMPLAUSIBLE, implausible, refuse_imp
 from simengine.config.validate import ConfigError, Problem
 from simengine.plc.readings import Quality
 from simengine.plc.recorder import Recording
-from simengine.plc.virtual_plc import LOAD_COUNTER
+from simengine.plc.tags import LOAD_COUNTER
 
 
 class TagInfo(NamedTuple):

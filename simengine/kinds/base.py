@@ -3,9 +3,10 @@
 A kind is one object (`AssetKind`), found by name in `simengine.kinds.registry`. The engine
 asks it for the duty (the load inputs over time), the physics parameters and the
 initial state; the configuration asks it which quantities its sensors can observe and
-what its duty settings are; the virtual PLC reads what it serves beyond one tag per
-sensor; the calibration reads what it can fit and the few facts of the duty its models
-need. Nothing outside `simengine/kinds/` tests a kind's name.
+what its duty settings are; the virtual PLC (`simengine.virtual_plc`) reads what it serves
+beyond one tag per sensor and, where the kind has one, plays its load cycle within the hour;
+the calibration reads what it can fit and the few facts of the duty its models need.
+Nothing outside `simengine/kinds/` tests a kind's name.
 
 Cold start: a kind module defines its settings and this data at top level and imports
 its duty and physics code (numpy, JAX) inside its methods, so that a configuration is
@@ -40,11 +41,29 @@ class Duty(Protocol):
 
 @dataclass(frozen=True)
 class PlcCounter:
-    """A tag the virtual PLC serves once per asset besides one tag per sensor: an integrating counter."""
+    """A tag the virtual PLC serves once per asset besides one tag per sensor: an integrating counter.
+    Its quantity is a word of the tag maps' vocabulary, e.g. ``load_time_s`` (`simengine.plc.tags.LOAD_COUNTER`)."""
 
     quantity: str
     unit: str
     doc: str
+
+
+class LoadCycle(Protocol):
+    """A load cycle shorter than the duty's hour (a crane's lifts), which the virtual PLC plays within
+    each hour so that its scans see the load rise and fall as a real PLC's do."""
+
+    def inputs(self, t_s: float, dt_s: float, hourly: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """The physics inputs of the scan [t_s, t_s + dt_s] (s), by `AssetInputs` field (arrays (n_assets,)),
+        from the hour's mean inputs `hourly`. Called once or more per scan, in time order."""
+        ...
+
+
+def load_cycle(kind, settings: Any, n_assets: int, rng: np.random.Generator) -> LoadCycle | None:
+    """The kind's load cycle within the hour for `n_assets` assets, drawing from `rng`; None where the kind
+    has none (its optional member ``load_cycle``): then the hour's mean inputs hold through the hour."""
+    make = getattr(kind, "load_cycle", None)
+    return None if make is None else make(settings, n_assets, rng)
 
 
 @dataclass(frozen=True)
@@ -107,3 +126,6 @@ class AssetKind(Protocol):
     def crack_driver(self, settings: Any, paris_m: float) -> CrackDriver | None:
         """The duty's mean crack driver and its day-to-day scatter, for tracking a crack; None: unknown."""
         ...
+
+    # Optional (read through `load_cycle`, so a kind without it is still a kind):
+    # def load_cycle(self, settings, n_assets: int, rng) -> LoadCycle | None

@@ -1,7 +1,8 @@
 """The ship-to-shore crane: container lifts load a welded boom joint and heat the hoist motor.
 
 Its duty settings are ``fleet.duty.lifts`` (`LiftDutyConfig`); the duty itself,
-`simengine.kinds.lift_duty.LiftDuty`, is imported when a duty is built.
+`simengine.kinds.lift_duty.LiftDuty`, is imported when a duty is built, and its lift
+cycle within the hour (`simengine.kinds.lift_cycle`) when the virtual PLC plays it.
 Units: t for loads, MPa for stress, J and W for heat, °C for temperature.
 """
 
@@ -80,6 +81,12 @@ class CraneKind(StructuralKind):
     def heat_at_rated_load_W(self, settings: LiftDutyConfig) -> float:
         """Motor losses while hoisting the rated load (W): heat_J_per_t for each tonne, over half a lift cycle."""
         return 2.0 * settings.heat_J_per_t * settings.rated_load_t * settings.lifts_per_h / 3600.0
+
+    def load_cycle(self, settings: LiftDutyConfig, n_assets: int, rng):
+        """Its lifts within the hour, as the virtual PLC's scans see them (`simengine.kinds.lift_cycle`)."""
+        from simengine.kinds.lift_cycle import LiftCycle
+
+        return LiftCycle(settings, n_assets, rng, self.heat_at_rated_load_W(settings))
 
     def steady_load_s(self, settings: LiftDutyConfig) -> float:
         """Half a lift cycle: the hoist lifts, or returns empty."""

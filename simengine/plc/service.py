@@ -1,12 +1,15 @@
-"""Serving the virtual PLC and recording a PLC: the loops behind `simengine plc`.
+"""Serving a source of readings and recording a PLC: the loops behind `simengine plc`.
 
-`serve` steps the physics source at `rate_hz` of wall time (each step is
+`serve` steps a source at `rate_hz` of wall time (each step is
 time_factor/rate_hz simulated seconds) and publishes the values on every
-chosen protocol, applying the configured faults. `record` polls (Modbus) or
-subscribes (OPC UA) and appends every block to a crash-safe HDF5 recording,
-gaps included. A PLC that gives no reading within the first-reading deadline
-raises `PlcUnreachable` and a map whose first readings show the wrong word
-order is refused (`first_readings.py`); either way no file is left.
+chosen protocol, applying the configured faults. The source is handed in
+(`simengine plc serve` hands it the virtual PLC, `simengine.virtual_plc`): this
+module, like all of `simengine.plc`, is protocol I/O and builds no simulation.
+`record` polls (Modbus) or subscribes (OPC UA) and appends every block to a
+crash-safe HDF5 recording, gaps included. A PLC that gives no reading within
+the first-reading deadline raises `PlcUnreachable` and a map whose first
+readings show the wrong word order is refused (`first_readings.py`); either
+way no file is left.
 """
 
 from __future__ import annotations
@@ -50,7 +53,8 @@ def tag_indices(tagmap: TagMap, names: tuple[str, ...]) -> np.ndarray:
 
 
 async def serve(source, cfg: ServeConfig, *, servers: list, log=print) -> int:
-    """Publish `source` on `servers` (objects with start/stop/update/freeze/drop_connections/restart)."""
+    """Publish `source` (an object with ``tagmap() -> TagMap`` and ``step(dt_s) -> values``, one per tag) on
+    `servers` (objects with start/stop/update/freeze/drop_connections/restart)."""
     tagmap = source.tagmap()
     for s in servers:
         await s.start()

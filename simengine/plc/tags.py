@@ -9,6 +9,9 @@ Modbus holds 16-bit registers: int32/uint32/float32 take two, float64 four;
 `word_order` "big" puts the most significant word first (the Modbus
 convention; many PLCs use "little"). The twin only reads unless a tag's
 access is "read_write" *and* writes are enabled for the connection.
+
+A tag's `quantity` is an observable quantity (`simengine.kinds.quantities`) or
+one of the PLC's own words below: its scan clock and its integrating counters.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ from simengine.config.validate import ConfigError, Problem, build, spec
 DTYPES = ("int16", "uint16", "int32", "uint32", "float32", "float64")
 REGISTER_WIDTH = {"int16": 1, "uint16": 1, "int32": 2, "uint32": 2, "float32": 2, "float64": 4}
 MODBUS_MAX_ADDRESS = 65535
+CLOCK = "clock_s"  # the PLC's time of each scan, s
+LOAD_COUNTER = "load_time_s"  # the load factor integrated over time, rated-load seconds (a load-spectrum recorder)
 
 
 @dataclass(frozen=True)

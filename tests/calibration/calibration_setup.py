@@ -146,7 +146,8 @@ def recorded_then_tracked(cfg, scenario):
     (`record_virtual`), then the recording tracked (source=hdf5). The same rows in the same order as when
     they stream in (the crack track and remaining life come out bit for bit the same), at half the cost:
     streaming flushes the recording row by row (test_continuous tracks as they stream)."""
-    from simengine.calibration.job import run_job, virtual_source
+    from simengine.calibration.collect import virtual_source
+    from simengine.calibration.job import run_job
     from simengine.calibration.sources import record_virtual
 
     path = Path(cfg.out_dir) / "virtual.h5"

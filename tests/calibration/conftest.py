@@ -21,7 +21,7 @@ def hour_of_seed_8(tmp_path_factory):
     new weld's crack: (scenario, tag map, recording), recorded once for every module that reads such an hour
     (`calibration_setup.first_rows` cuts the hour; the PLC is causal, so it is the hour a 3600 s run records)."""
     from simengine.calibration.sources import record_virtual
-    from simengine.plc.virtual_plc import PhysicsSource
+    from simengine.virtual_plc import PhysicsSource
 
     sc = one_percent_noise()
     src = PhysicsSource(sc, [0], seed=8, true_params=TRUTH, initial_crack_m=3e-4)

@@ -25,7 +25,7 @@ from pace import deadline
 
 from simengine.config import build
 from simengine.config.calibrate import CalibrateConfig
-from simengine.plc.virtual_plc import PhysicsSource
+from simengine.virtual_plc import PhysicsSource
 
 RATE_HZ, FACTOR = 100.0, 100.0  # one simulated second per update
 NEW_WELD_CRACK_M = 3.0e-4  # the scenario's median flaw, which the calibration assumes

@@ -11,7 +11,7 @@ from simengine.calibration import FitSpec, align, baseline_for, fit, tag_gains, 
 from simengine.calibration.plots import plot_calibration, plot_crack_track, plot_remaining_life
 from simengine.calibration.sources import record_virtual
 from simengine.engine.physics_setup import build_params
-from simengine.plc.virtual_plc import PhysicsSource
+from simengine.virtual_plc import PhysicsSource
 
 FILES = ["calibration_fit.png", "calibration_residuals.png", "calibration_correlation.png"]
 
@@ -26,7 +26,7 @@ def calibrations(tmp_path_factory):
     w = align(rec.time_s, rec.values, rec.quality, tags, tag_gains(tags, sc.fleet.sensors), asset=0)
     params = build_params(sc.fleet, np.random.default_rng(0))
     T0 = float(np.nanmean(w.observed[0, :5]))
-    base = baseline_for(params, 0, hoist_heat_W=src.hoist_heat_W, ambient_C=T0, initial_temp_C=T0, initial_crack_m=3e-4)
+    base = baseline_for(params, 0, hoist_heat_W=src.heat_at_rated_load_W, ambient_C=T0, initial_temp_C=T0, initial_crack_m=3e-4)
     good = fit(w, FitSpec(("thermal_tau_s", "natural_frequency_hz")), base)
     bad = fit(w, FitSpec(("thermal_tau_s", "thermal_resistance_K_per_W", "hoist_heat_W", "natural_frequency_hz")), base)
     return good, bad

@@ -9,14 +9,15 @@ import pytest
 
 from calibration_setup import TRUTH, first_rows
 from simengine.calibration import FitSpec, fit
+from simengine.calibration.baseline import baseline
 from simengine.calibration.clock import ClockJoin
-from simengine.calibration.job import baseline, window_of
+from simengine.calibration.job import window_of
 from simengine.calibration.report import summary_text
 from simengine.config import ConfigError, build
 from simengine.config.calibrate import CalibrateConfig
 from simengine.plc.readings import ReadingBlock
 from simengine.plc.recorder import Recorder, read_recording
-from simengine.plc.virtual_plc import CLOCK, LOAD_COUNTER
+from simengine.plc.tags import CLOCK, LOAD_COUNTER
 
 THERMAL = ("thermal_tau_s", "thermal_resistance_K_per_W", "ambient_C", "initial_temp_C")
 RESTART_AT, DOWN_S = 1500, 30  # the PLC restarts after 1500 s and is down for 30 s

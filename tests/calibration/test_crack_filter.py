@@ -16,7 +16,7 @@ from simengine.fatigue.batch import FAILED, SURVIVED
 from simengine.kinds.lift_duty import LiftDuty, driver_cv_per_day, expected_driver_per_s
 from simengine.physics.crack import crossing_fraction, paris_block, paris_driver_to_grow
 from simengine.physics.vibration import natural_frequency_hz, stiffness_ratio
-from simengine.plc.virtual_plc import PhysicsSource
+from simengine.virtual_plc import PhysicsSource
 
 M, Y, A_CRIT = 3.0, 1.12, 0.025
 TRUE_C = 4e-11  # 2.4 times the fleet's median: a fast-growing joint the filter has to learn

@@ -13,7 +13,7 @@ from simengine.config import ConfigError
 from simengine.engine.physics_setup import build_params
 from simengine.physics.thermal import thermal_step
 from simengine.plc.readings import Quality, QualityAssessor
-from simengine.plc.virtual_plc import PhysicsSource
+from simengine.virtual_plc import PhysicsSource
 
 PHYSICAL = ("thermal_tau_s", "thermal_resistance_K_per_W", "natural_frequency_hz", "vibration_rms0")
 FULL = PHYSICAL + ("ambient_C", "initial_temp_C")

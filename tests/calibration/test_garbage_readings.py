@@ -14,7 +14,7 @@ from simengine.config import ConfigError
 from simengine.plc.codec import decode_words, encode_raw
 from simengine.plc.readings import QualityAssessor, ReadingBlock
 from simengine.plc.recorder import Recorder
-from simengine.plc.virtual_plc import PhysicsSource
+from simengine.virtual_plc import PhysicsSource
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +63,7 @@ def test_times_that_collapse_are_no_division_by_zero():
 def test_a_recording_made_under_other_sensor_gains_is_refused(tmp_path):
     """A recording read with another scenario's sensor gains (a strain gauge's µε per unit load) was
     scaled silently: every load off by the ratio of the gains."""
-    from simengine.calibration.job import collect
+    from simengine.calibration.collect import collect
     from simengine.config import build, to_dict
     from simengine.config.calibrate import CalibrateConfig
 

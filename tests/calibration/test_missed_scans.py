@@ -14,11 +14,11 @@ from scipy import stats
 
 from calibration_setup import TRUTH
 from simengine.calibration import FitSpec, align, fit, predict, tag_gains, tags_of
-from simengine.calibration.job import baseline
+from simengine.calibration.baseline import baseline
 from simengine.calibration.heating import load_over_gaps
 from simengine.config import ConfigError
 from simengine.plc.readings import Quality
-from simengine.plc.virtual_plc import LOAD_COUNTER
+from simengine.plc.tags import LOAD_COUNTER
 
 THERMAL = ("thermal_tau_s", "thermal_resistance_K_per_W", "ambient_C", "initial_temp_C")
 

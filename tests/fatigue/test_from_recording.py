@@ -10,7 +10,7 @@ from simengine.cli import main
 from simengine.fatigue.spectrum import paris_driver, spectrum_from_hdf5
 from simengine.plc.readings import ReadingBlock
 from simengine.plc.recorder import Recorder
-from simengine.plc.virtual_plc import PhysicsSource
+from simengine.virtual_plc import PhysicsSource
 
 TAG = "sts_crane00.boom_strain.0"
 
@@ -25,9 +25,9 @@ def recording(tmp_path_factory):
     with Recorder(path, tagmap, flush_interval_s=5.0) as rec:
         for k in range(3600):
             v = src.step(1.0)
-            if src._cycle != cycle:  # the container of this lift (hidden truth)
-                cycle = src._cycle
-                lifted_t.append(float(src._lift_t[0]))
+            if src.cycle.lift != cycle:  # the container of this lift (hidden truth)
+                cycle = src.cycle.lift
+                lifted_t.append(float(src.cycle.lift_t[0]))
             rec.append(ReadingBlock(float(k), np.arange(v.size), v, np.isnan(v).astype(np.uint8)))
     return path, scenario, np.array(lifted_t)
 

@@ -19,7 +19,7 @@ from simengine.cli import main
 from simengine.fatigue.spectrum import clock_span_s, spectrum_from_hdf5
 from simengine.plc.readings import ReadingBlock
 from simengine.plc.recorder import Recorder, read_recording
-from simengine.plc.virtual_plc import PhysicsSource
+from simengine.virtual_plc import PhysicsSource
 
 TAG = "sts_crane00.boom_strain.0"
 FACTOR = 60.0

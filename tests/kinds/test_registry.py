@@ -98,8 +98,8 @@ def test_a_plugins_settings_default_and_build_like_any_schema():
 
 
 def test_the_calibration_asks_the_kind_what_it_can_fit():
+    from simengine.calibration.baseline import kind_problems
     from simengine.calibration.heating import steady_load_s
-    from simengine.calibration.job import kind_problems
 
     crane, wind = load_scenario("crane_fleet"), load_scenario("wind_farm")
     assert kind_problems(crane, ("thermal_tau_s", "hoist_heat_W")) == []

@@ -18,7 +18,7 @@ from simengine.plc.plausibility import check_plausibility
 from simengine.plc.readings import Quality, QualityAssessor
 from simengine.plc.recorder import read_recording
 from simengine.plc.tags import tagmap_from_dict
-from simengine.plc.virtual_plc import PhysicsSource
+from simengine.virtual_plc import PhysicsSource
 
 NOISE = ("0x", "send:", "recv:", "Traceback", "Repeating")  # pymodbus's hex dumps and retries, a traceback
 

@@ -7,7 +7,7 @@ from live_plc import served
 
 import simengine
 from simengine.cli import main
-from simengine.plc.virtual_plc import PhysicsSource
+from simengine.virtual_plc import PhysicsSource
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from simengine.config.plc import RecordConfig, ServeConfig
 from simengine.plc.readings import Quality
 from simengine.plc.recorder import read_recording
 from simengine.plc.service import record_modbus, serve, servers_for
-from simengine.plc.virtual_plc import PhysicsSource
+from simengine.virtual_plc import PhysicsSource
 
 
 async def listening(servers, quiet_s=10.0):
