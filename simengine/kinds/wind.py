@@ -62,7 +62,7 @@ class WindKind(StructuralKind):
         curve = sn_curve(fleet)
 
         def endurance(stress):
-            return np.asarray(sn.cycles_to_failure(curve, stress))
+            return np.asarray(sn.cycles_to_failure_compiled(curve, stress))
 
         return WindDuty(self.settings(fleet.duty), fleet.count, horizon_h, fleet.crack.paris_m, endurance, strength, rng)
 

@@ -13,6 +13,7 @@ Miner: D = Σ n_i / N_i; failure at D = 1.
 
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
 
 from simengine.physics.pytree import pytree_dataclass
@@ -35,12 +36,27 @@ class SNCurve:
 
 def cycles_to_failure(curve: SNCurve, stress_range_MPa):
     """Endurance N(Δσ) in cycles; +inf for a zero range."""
+    return _endurance(curve, curve.knee_stress_MPa, stress_range_MPa)
+
+
+def cycles_to_failure_compiled(curve: SNCurve, stress_range_MPa):
+    """`cycles_to_failure` as one compiled call (for a duty that asks per window) instead of eight eager
+    dispatches, agreeing with it bit for bit: the curve is an argument, not a constant (with a constant
+    exponent XLA rewrites pow(x, 3) into multiplications, which changes the last bits), and the knee
+    stress is worked out in Python as the eager evaluation does."""
+    return _endurance_compiled(curve, curve.knee_stress_MPa, stress_range_MPa)
+
+
+def _endurance(curve: SNCurve, knee_stress_MPa, stress_range_MPa):
     s = jnp.asarray(stress_range_MPa, dtype=float)
     safe = jnp.where(s > 0.0, s, 1.0)
     upper = curve.reference_cycles * (curve.detail_category_MPa / safe) ** curve.m1
-    lower = curve.knee_cycles * (curve.knee_stress_MPa / safe) ** curve.m2
-    n = jnp.where(safe >= curve.knee_stress_MPa, upper, lower)
+    lower = curve.knee_cycles * (knee_stress_MPa / safe) ** curve.m2
+    n = jnp.where(safe >= knee_stress_MPa, upper, lower)
     return jnp.where(s > 0.0, n, jnp.inf)
+
+
+_endurance_compiled = jax.jit(_endurance)
 
 
 def miner_damage(curve: SNCurve, stress_ranges_MPa, counts):
