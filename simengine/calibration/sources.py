@@ -29,7 +29,8 @@ from simengine.plc.tags import TagMap
 
 def record_virtual(source, path: Path, *, duration_s: float, rate_hz: float, config: dict | None = None,
                    on_rows=None, flush_every: int = 600) -> Recording:
-    """Step `source` (a `simengine.virtual_plc.PhysicsSource`) for duration_s simulated seconds at rate_hz and record its tags."""
+    """Step `source` (a `simengine.virtual_plc.PhysicsSource`) for duration_s simulated seconds at rate_hz and
+    record its tags."""
     tagmap = source.tagmap()
     assessor = QualityAssessor(tagmap)
     assessor.stale_s = np.maximum(assessor.stale_s, 10.0 / rate_hz)  # a stale limit means some ten readings
