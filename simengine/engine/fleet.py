@@ -11,6 +11,8 @@ Times in hours, money in euros.
 
 from __future__ import annotations
 
+from array import array
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,19 +20,43 @@ import simpy
 
 from simengine.config.scenario import ComponentFailure, FleetConfig, RepairConfig, ReplacementConfig
 from simengine.engine.maintenance import FAILURE, PLANNED, Maintenance
-from simengine.engine.sampling import DrawBuffer, draw, draw_scatter
+from simengine.engine.sampling import draw, draw_scatter, draw_stream
 
 
 class EventLog:
-    """(time_h, asset, kind, value) rows, appended in simulation order."""
+    """(time_h, asset, kind, value) rows, recorded in simulation order and kept as columns.
+
+    A long run logs millions of rows. As columns they are no objects for the
+    garbage collector to track, and they become the result's array in a few
+    vectorised copies instead of a conversion row by row.
+    """
+
+    DTYPE = [("time_h", "f8"), ("asset", "i4"), ("kind", "U16"), ("value", "f8")]
 
     def __init__(self):
-        self.rows: list[tuple[float, int, str, float]] = []
-        self.append = self.rows.append
+        self._time, self._asset, self._kind, self._value = array("d"), array("i"), [], array("d")
+        put_time, put_asset, put_kind, put_value = (self._time.append, self._asset.append, self._kind.append,
+                                                    self._value.append)
+
+        def record(time_h: float, asset: int, kind: str, value: float = 0.0) -> None:
+            put_time(time_h)
+            put_asset(asset)
+            put_kind(kind)
+            put_value(value)
+
+        self.record = record  # a closure over the bound appends: no attribute look-ups per row
+
+    def __len__(self) -> int:
+        return len(self._kind)
+
+    @property
+    def rows(self) -> list[tuple[float, int, str, float]]:
+        return list(zip(self._time, self._asset, self._kind, self._value))
 
     def to_array(self) -> np.ndarray:
-        dtype = [("time_h", "f8"), ("asset", "i4"), ("kind", "U16"), ("value", "f8")]
-        return np.array(self.rows, dtype=dtype) if self.rows else np.zeros(0, dtype)
+        out = np.empty(len(self._kind), self.DTYPE)
+        out["time_h"], out["asset"], out["kind"], out["value"] = self._time, self._asset, self._kind, self._value
+        return out
 
 
 @dataclass(frozen=True)
@@ -42,9 +68,9 @@ class InstanceDraws:
     so two intervals differ by their decisions, not by reshuffled draws.
     """
 
-    life: DrawBuffer
-    repair_work: DrawBuffer
-    preventive_work: DrawBuffer
+    life: Callable[[], float]
+    repair_work: Callable[[], float]
+    preventive_work: Callable[[], float]
 
 
 @dataclass(frozen=True)
@@ -64,7 +90,9 @@ class Fleet:
         self.n = n
         self._down = [0] * n
         self._down_since = [0.0] * n
-        self.down_intervals: list[tuple[int, float, float]] = []
+        # closed down intervals as two columns (no tuple per interval for the garbage collector to track)
+        self._down_starts = array("d")
+        self._down_ends = array("d")
         self.downtime_h = 0.0
         self.failures = 0  # every failure, component breakdowns included
         self.structural_failures = 0  # physics failures: a crack, fatigue damage or wear at its limit
@@ -80,27 +108,30 @@ class Fleet:
         self.preventive_replacements = 0
         self._lives_started = False
         for comp in cfg.components:
-            life, work = DrawBuffer(comp.life, rng), DrawBuffer(comp.repair.work, rng)
+            life, work = draw_stream(comp.life, rng), draw_stream(comp.repair.work, rng)
             for i in range(n):
                 env.process(self._component_life(i, comp, life, work))
 
     # -- up and down ----------------------------------------------------------
     def go_down(self, i: int) -> None:
-        if self._down[i] == 0:
+        down = self._down
+        if down[i] == 0:
             self._down_since[i] = self.env.now
             if self.operating is not None:
                 self.operating[i] = False
-        self._down[i] += 1
+        down[i] += 1
 
     def come_up(self, i: int) -> None:
-        self._down[i] -= 1
-        if self._down[i] == 0:
-            since = self._down_since[i]
-            self.downtime_h += self.env.now - since
-            self.down_intervals.append((i, since, self.env.now))
+        down = self._down
+        down[i] -= 1
+        if down[i] == 0:
+            since, now = self._down_since[i], self.env.now
+            self.downtime_h += now - since
+            self._down_starts.append(since)
+            self._down_ends.append(now)
             if self.operating is not None:
                 self.operating[i] = True
-                self.physics.resume(i, self.env.now)
+                self.physics.resume(i, now)
 
     def is_down(self, i: int) -> bool:
         return self._down[i] > 0
@@ -110,31 +141,40 @@ class Fleet:
         self.operating = physics.operating
 
     # -- failures ---------------------------------------------------------------
-    def _component_life(self, i: int, comp: ComponentFailure, life: DrawBuffer, work: DrawBuffer):
+    def _component_life(self, i: int, comp: ComponentFailure, life: Callable[[], float], work: Callable[[], float]):
         self._lives_started = True
         plan = self.replacement.get(comp.name)
         if plan is not None:
             yield from self._replaced_life(i, comp, plan, plan.draws[i])
             return
+        # The loop of every asset's every component, the engine's hottest: `_breakdown` written out, names bound.
+        timeout, perform, part = self.env.timeout, self.maintenance.perform, comp.repair.part
+        broken, fixed = self._broken, self._fixed
         while True:
-            yield self.env.timeout(life())
-            if not (yield from self._breakdown(i, comp, work())):
+            yield timeout(life())
+            broken(i, comp)
+            if not (yield from perform(FAILURE, work(), part)):
                 return
+            fixed(i, comp)
 
     def _breakdown(self, i: int, comp: ComponentFailure, work_h: float):
         """Generator: component `comp` of asset i fails and is repaired (a new one fitted); False if never."""
-        env, log, repair = self.env, self.log.append, comp.repair
+        self._broken(i, comp)
+        if not (yield from self.maintenance.perform(FAILURE, work_h, comp.repair.part)):
+            return False
+        self._fixed(i, comp)
+        return True
+
+    def _broken(self, i: int, comp: ComponentFailure) -> None:
         self.failures += 1
         self.failure_cost_eur += comp.failure_cost_eur
-        log((env.now, i, "breakdown", 0.0))
+        self.log.record(self.env.now, i, "breakdown")
         self.go_down(i)
-        done = yield from self.maintenance.perform(FAILURE, work_h, repair.part)
-        if not done:
-            return False
-        self.repair_cost_eur += repair.cost_eur
+
+    def _fixed(self, i: int, comp: ComponentFailure) -> None:
+        self.repair_cost_eur += comp.repair.cost_eur
         self.come_up(i)
-        log((env.now, i, "breakdown_fixed", 0.0))
-        return True
+        self.log.record(self.env.now, i, "breakdown_fixed")
 
     # -- preventive replacement ---------------------------------------------------
     def plan_replacement(self, spec: ReplacementConfig, names: tuple[str, ...]) -> None:
@@ -147,8 +187,8 @@ class Fleet:
             draws = []
             for child in self.rng.spawn(self.n):  # spawning leaves the fleet's own stream untouched
                 life, work, preventive = child.spawn(3)
-                draws.append(InstanceDraws(DrawBuffer(comp.life, life), DrawBuffer(comp.repair.work, work),
-                                           DrawBuffer(spec.work, preventive)))
+                draws.append(InstanceDraws(draw_stream(comp.life, life), draw_stream(comp.repair.work, work),
+                                           draw_stream(spec.work, preventive)))
             self.replacement[comp.name] = ReplacementPlan(spec.kind, spec.interval_h, spec.cost_eur, spec.part, draws)
 
     def _replaced_life(self, i: int, comp: ComponentFailure, plan: ReplacementPlan, draws: InstanceDraws):
@@ -175,16 +215,16 @@ class Fleet:
         """Generator: replace `comp` of asset i before it fails. Planned work: the asset runs until the crew is
         on site (a shift crew comes in its shift) and is down while the new one is fitted; the old component is
         taken to last that wait, which is hours against lives of thousands."""
-        env, log = self.env, self.log.append
+        env, log = self.env, self.log.record
         which = float(self.cfg.components.index(comp))
-        log((env.now, i, "replacement_due", which))
+        log(env.now, i, "replacement_due", which)
         done = yield from self.maintenance.perform(PLANNED, work_h, plan.part, on_site=lambda: self.go_down(i))
         if not done:
             return False
         self.preventive_replacements += 1
         self.repair_cost_eur += plan.cost_eur
         self.come_up(i)
-        log((env.now, i, "replaced", which))
+        log(env.now, i, "replaced", which)
         return True
 
     def physics_failure(self, i: int, j: int) -> None:
@@ -196,7 +236,7 @@ class Fleet:
         self.failures += 1
         self.structural_failures += 1
         self.failure_cost_eur += mode.failure_cost_eur
-        self.log.append((self.env.now, i, "failure", float(j)))
+        self.log.record(self.env.now, i, "failure", float(j))
         self.go_down(i)
         self.env.process(self._repair(i, j, mode.repair, FAILURE))
 
@@ -207,14 +247,14 @@ class Fleet:
         self.repair_open[i] = True
         self.repair_mode[i] = j
         self.detections.append((i, j, self.env.now, self.physics.state_at(i, self.env.now)))
-        self.log.append((self.env.now, i, "detection", float(j)))
+        self.log.record(self.env.now, i, "detection", float(j))
         self.env.process(self._repair(i, j, self.cfg.physics_failures[j].planned_repair, PLANNED))
 
     def _repair(self, i: int, j: int, repair: RepairConfig, priority: int):
         was_down = self.broken[i, j]
         if not was_down:
             self.go_down(i)
-        self.log.append((self.env.now, i, "repair_start", float(j)))
+        self.log.record(self.env.now, i, "repair_start", float(j))
         done = yield from self.maintenance.perform(priority, float(draw(repair.work, self.rng)), repair.part)
         if not done:
             return
@@ -225,7 +265,7 @@ class Fleet:
             self.repair_open[i] = False
             self.repair_mode[i] = -1
         self.come_up(i)
-        self.log.append((self.env.now, i, "repair_end", float(j)))
+        self.log.record(self.env.now, i, "repair_end", float(j))
 
     def _as_new(self, j: int) -> dict[str, float]:
         """State of the repaired part: a new weld has a new initial flaw."""
@@ -240,17 +280,17 @@ class Fleet:
         down = self.cumulative_downtime_h(times_h)
         span = np.diff(times_h, prepend=times_h[:1])
         mean_down = np.diff(down, prepend=down[:1]) / np.where(span > 0, span, 1.0)
-        instant = sum(1 for _, s, e in self._intervals() if s <= times_h[0] < e) if times_h.size else 0
+        starts, ends = self._intervals()
+        instant = int(np.count_nonzero((starts <= times_h[0]) & (times_h[0] < ends))) if times_h.size else 0
         mean_down[:1] = instant
         return 1.0 - mean_down / self.n
 
     def cumulative_downtime_h(self, times_h: np.ndarray) -> np.ndarray:
         """Asset-hours down in [0, t] for each t: Σ over down intervals of their overlap with [0, t]."""
-        intervals = self._intervals()
-        if not intervals:
+        starts, ends = self._intervals()
+        if not starts.size:
             return np.zeros_like(times_h, dtype=float)
-        starts = np.sort([s for _, s, _ in intervals])
-        ends = np.sort([min(e, 1e300) for _, _, e in intervals])
+        starts, ends = np.sort(starts), np.sort(np.minimum(ends, 1e300))
 
         def elapsed_since(points):  # Σ_{p < t} (t - p)
             k = np.searchsorted(points, times_h, "right")
@@ -259,9 +299,11 @@ class Fleet:
 
         return elapsed_since(starts) - elapsed_since(ends)
 
-    def _intervals(self) -> list[tuple[int, float, float]]:
-        """Down intervals so far, open ones running to +inf."""
-        return self.down_intervals + [(i, self._down_since[i], np.inf) for i in range(self.n) if self._down[i] > 0]
+    def _intervals(self) -> tuple[np.ndarray, np.ndarray]:
+        """Starts and ends of the down intervals so far, open ones running to +inf."""
+        still = [self._down_since[i] for i in range(self.n) if self._down[i] > 0]
+        return (np.concatenate([np.asarray(self._down_starts, float), still]),
+                np.concatenate([np.asarray(self._down_ends, float), np.full(len(still), np.inf)]))
 
     def open_downtime_h(self, until_h: float) -> float:
         return sum(until_h - self._down_since[i] for i in range(self.n) if self._down[i] > 0)

@@ -15,6 +15,7 @@ import itertools
 import math
 
 import simpy
+from simpy.events import NORMAL
 
 from simengine.config.scenario import CrewConfig, SparePart
 from simengine.engine.calendar import AccessWindows, ShiftCalendar, next_start
@@ -35,9 +36,11 @@ class Maintenance:
         self.stores = {name: _PartStore(env, name, spec) for name, spec in spares.items()}
         self.crew_hours = 0.0
         self.work_orders = 0
-        self.wait_h = 0.0  # work-order hours spent waiting for a free crew, by orders that got one
-        self._waiting: dict[int, float] = {}  # orders still waiting: key -> time asked
-        self._keys = itertools.count()
+
+    @property
+    def wait_h(self) -> float:
+        """Work-order hours spent waiting for a free crew, by orders that got one."""
+        return self.crews.wait_h
 
     def wait_h_until(self, t_h: float) -> float:
         """Hours work orders waited for a crew up to `t_h`, counting those still waiting then.
@@ -45,7 +48,7 @@ class Maintenance:
         Without the orders still in the queue, a saturated crew pool (orders
         that never get a crew) would look as if nobody waited long.
         """
-        return self.wait_h + sum(t_h - asked for asked in self._waiting.values())
+        return self.crews.wait_h + sum(t_h - asked for asked in self.crews.asked_h())
 
     def perform(self, priority: int, work_h: float, part: str | None = None, on_site=None):
         """Generator: carry out one work order; use as ``yield from maintenance.perform(...)``.
@@ -53,25 +56,28 @@ class Maintenance:
         `on_site()` is called when the crew starts work (after shift, access, travel and part).
         Returns False if the work could not be done within the horizon (no access left).
         """
-        env = self.env
         self.work_orders += 1
-        wait = self.crews.acquire(priority)
+        crews = self.crews
+        if self._immediate and part is None and on_site is None:
+            # Round the clock, onshore, no part, nothing to do on arrival: the crew works as soon as it is
+            # granted, so the order is one event from the ask to the end of the work, waiting or not.
+            yield crews.acquire(priority, work_h)
+            self.crew_hours += work_h
+            crews.release()
+            return True
+        wait = crews.acquire(priority)
         if wait is not None:
-            asked, key = env.now, next(self._keys)
-            self._waiting[key] = asked
             yield wait
-            del self._waiting[key]
-            self.wait_h += env.now - asked
         try:
             if self._immediate and part is None:
                 if on_site is not None:
                     on_site()
-                yield env.timeout(work_h)  # round the clock, onshore, no parts: one event
+                yield self.env.timeout(work_h)  # round the clock, onshore, no parts: one event
                 self.crew_hours += work_h
                 return True
             return (yield from self._on_site(work_h, part, on_site))
         finally:
-            self.crews.release()
+            crews.release()
 
     def _on_site(self, work_h: float, part: str | None, on_site):
         """A granted crew: wait for shift and access, travel, take the part, work."""
@@ -109,33 +115,63 @@ class CrewPool:
     Leaner than `simpy.PriorityResource` (which re-sorts its queue on every
     request and always schedules a request event): a free crew is taken with
     no event at all, and a released crew is handed straight to the next
-    work order. This keeps the engine within a few per cent of a hand-written
-    SimPy model (see `simengine bench`).
+    work order. An order that knows how long it holds its crew (round-the-clock
+    work with nothing to wait for once granted) is one event from the ask to
+    the end of the work. This keeps the engine at or below a hand-written SimPy
+    model (see `simengine bench`).
     """
 
     def __init__(self, env: simpy.Environment, capacity: int):
         self.env, self.capacity, self.free = env, capacity, capacity
-        self._queue: list[tuple[int, int, simpy.Event]] = []
+        self.wait_h = 0.0  # hours waited by orders that got a crew
+        self._queue: list[tuple[int, int, _Order]] = []
         self._order = itertools.count()
 
-    def acquire(self, priority: int) -> simpy.Event | None:
-        """None if a crew was free and is now taken; else an event that fires when one is."""
+    def acquire(self, priority: int, hold_h: float | None = None) -> simpy.Event | None:
+        """Ask for a crew.
+
+        Without `hold_h`: None if a crew was free and is now taken, else an
+        event that fires when one is granted. With `hold_h`: an event that
+        fires `hold_h` hours after a crew is granted (now, if one is free).
+        """
         if self.free > 0:
             self.free -= 1
-            return None
-        ev = self.env.event()
-        heapq.heappush(self._queue, (priority, next(self._order), ev))
-        return ev
+            return None if hold_h is None else self.env.timeout(hold_h)
+        order = _Order(self.env, hold_h)
+        heapq.heappush(self._queue, (priority, next(self._order), order))
+        return order
 
     def release(self) -> None:
         if self._queue:
-            heapq.heappop(self._queue)[2].succeed()
+            order = heapq.heappop(self._queue)[2]
+            self.wait_h += self.env.now - order.asked_h
+            order.grant()
         else:
             self.free += 1
+
+    def asked_h(self) -> list[float]:
+        """When each order still waiting asked, in the order they asked."""
+        return [order.asked_h for _, _, order in sorted(self._queue, key=lambda entry: entry[1])]
 
     @property
     def queued(self) -> int:
         return len(self._queue)
+
+
+class _Order(simpy.Event):
+    """A work order waiting for a crew: fires when granted, or `hold_h` hours after."""
+
+    def __init__(self, env: simpy.Environment, hold_h: float | None):
+        super().__init__(env)
+        self.asked_h = env.now
+        self.hold_h = hold_h
+
+    def grant(self) -> None:
+        if self.hold_h is None:
+            self.succeed()
+        else:  # `succeed` with a delay, as `simpy.Timeout` triggers itself
+            self._ok, self._value = True, None
+            self.env.schedule(self, NORMAL, self.hold_h)
 
 
 class _PartStore:

@@ -58,7 +58,7 @@ class Inspector:
 
     def on_alarm(self, asset: int, sensor: int, value: float) -> None:
         self.alarms += 1
-        self.fleet.log.append((self.env.now, asset, "alarm", value))
+        self.fleet.log.record(self.env.now, asset, "alarm", value)
         if self.policy.kind == "condition_based" and not self.fleet.repair_open[asset]:
             self.env.process(self._after(self.policy.alarm_response_h, self._inspect(asset, PLANNED, "alarm")))
 
@@ -82,14 +82,14 @@ class Inspector:
         self._visiting.discard(i)
         self.inspections += 1
         self.cost_eur += spec.cost_eur
-        self.fleet.log.append((self.env.now, i, "inspection", 0.0))
+        self.fleet.log.record(self.env.now, i, "inspection")
         self.sensors_replaced += self.fleet.physics.replace_stuck_sensors(i, self.env.now)
         found = self._find(i)
         if found is not None:
             self.fleet.planned_repair(i, found, via)
         elif via == "alarm":
             self.no_fault_found += 1
-            self.fleet.log.append((self.env.now, i, "no_fault_found", 0.0))
+            self.fleet.log.record(self.env.now, i, "no_fault_found")
             self.env.process(self._rearm(i))
 
     def _rearm(self, i: int):

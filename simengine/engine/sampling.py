@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 
@@ -23,25 +24,18 @@ def draw(dist: Distribution, rng: np.random.Generator, size=None):
     return np.full(size, dist.mean) if size is not None else dist.mean
 
 
-class DrawBuffer:
-    """Scalar draws served from vectorised blocks.
+def draw_stream(dist: Distribution, rng: np.random.Generator, block: int = 1024) -> Callable[[], float]:
+    """A function returning one duration from `dist` per call, served from vectorised blocks.
 
     A numpy scalar draw costs ~1 µs of call overhead, as much as a SimPy event;
-    the engine draws hundreds of thousands of lifetimes, so it draws 1024 at a
-    time. The sequence is fixed by the generator's seed as before.
+    the engine draws hundreds of thousands of lifetimes, so it draws `block` at
+    a time, when the previous block is used up. The sequence is fixed by the
+    generator's seed. The function is a generator's ``__next__``: a call costs
+    ~40 ns, a third of a Python method's.
     """
 
-    __slots__ = ("_dist", "_rng", "_block", "_next")
+    def blocks():
+        while True:
+            yield from draw(dist, rng, block).tolist()
 
-    def __init__(self, dist: Distribution, rng: np.random.Generator):
-        self._dist, self._rng = dist, rng
-        self._block: list[float] = []
-        self._next = 0
-
-    def __call__(self) -> float:
-        if self._next == len(self._block):
-            self._block = draw(self._dist, self._rng, 1024).tolist()
-            self._next = 0
-        value = self._block[self._next]
-        self._next += 1
-        return value
+    return blocks().__next__

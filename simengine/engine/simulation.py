@@ -168,12 +168,12 @@ class Replica:
         return int(within.sum()), float(lead.mean())
 
     def _events(self) -> np.ndarray:
-        rows = self.log.rows
+        events = self.log.to_array()
         if self.physics is not None:
-            rows = rows + [(t, a, "sensor_stuck", float(s)) for t, a, s in self.physics.stuck_events]
-            rows.sort(key=lambda r: r[0])
-        dtype = [("time_h", "f8"), ("asset", "i4"), ("kind", "U16"), ("value", "f8")]
-        return np.array(rows, dtype=dtype) if rows else np.zeros(0, dtype)
+            stuck = [(t, a, "sensor_stuck", float(s)) for t, a, s in self.physics.stuck_events]
+            events = np.concatenate([events, np.array(stuck, EventLog.DTYPE) if stuck else events[:0]])
+            events = events[np.argsort(events["time_h"], kind="stable")]
+        return events
 
     def _series(self) -> dict:
         if self.recorder is None:
