@@ -97,7 +97,6 @@ CALIBRATION_PARAMETERS = ("thermal_tau_s", "thermal_resistance_K_per_W", "hoist_
 
 class ConveyorKind(StructuralKind):
     name = "conveyor"
-    aliases = ("belt_conveyor",)
     labels = ("belt_conveyor",)
     settings_type = ConveyorDutyConfig
     settings_field = "settings"

@@ -126,7 +126,7 @@ def test_the_engine_fails_a_pulley_when_its_bearing_life_is_spent():
 
 
 def test_the_kind_is_a_builtin_and_checks_its_settings():
-    assert resolve("conveyor") is CONVEYOR and resolve("belt_conveyor") is CONVEYOR
+    assert resolve("conveyor") is CONVEYOR
     assert kind_of(load_scenario("conveyor_line").fleet) is CONVEYOR
     assert [c.quantity for c in CONVEYOR.plc_counters] == ["load_time_s"] and "thermal_tau_s" in CONVEYOR.fittable
     for overrides, field, words in [
@@ -141,6 +141,9 @@ def test_the_kind_is_a_builtin_and_checks_its_settings():
             load_scenario("conveyor_line", overrides)
         [problem] = err.value.problems
         assert problem.field == field and words in problem.rule, problem
+    with pytest.raises(ConfigError) as err:  # the label names its kind
+        load_scenario("wind_farm", {"fleet.kind": "belt_conveyor"})
+    assert "a belt_conveyor needs fleet.duty.kind=conveyor, not wind" in str(err.value)
 
 
 def test_checking_a_conveyor_scenario_imports_neither_numpy_nor_jax():
