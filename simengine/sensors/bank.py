@@ -180,7 +180,8 @@ class SensorBank:
         stuck = np.flatnonzero(mask & (stuck_row >= start_row) & (stuck_row < n_rows))
         if start_row == n_rows:
             return dataclasses.replace(_empty_report(), stuck_sensor=stuck, stuck_time_h=self.stuck_h[stuck].copy())
-        alarm_s, alarm_r, alarm_v, sent = self._model.window(stack, float(t0_h), int(start_row), mask, stuck_row)
+        alarm_s, alarm_r, alarm_v, sent = self._model.window(stack, float(t0_h), int(start_row), mask, stuck_row,
+                                                             count_volume)
         order = np.argsort(alarm_s, kind="stable")
         samples = self._samples_all if sensors is None else int(self.n_samples[mask].sum())
         return WindowReport(

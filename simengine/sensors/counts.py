@@ -44,7 +44,7 @@ class _Units:
     period: int
     obs: np.ndarray  # per unit: slot · n_assets + asset
     abs_gain: np.ndarray
-    inv_sd: np.ndarray  # per unit (RMS: set per window)
+    inv_sd: np.ndarray  # per unit (RMS: its sd is worked out per window instead)
     rho: np.ndarray
 
 
@@ -79,13 +79,15 @@ class EdgeCounts:
         for key in np.unique(keys, axis=0):
             sensors = db[(keys == key).all(axis=1)]
             self.groups.append(_units(b, sensors, int(key[0]), int(key[1]), int(key[2])))
+        self._n_units = sum(g.rep.size for g in self.groups)
 
     def reset(self, idx):
         self.last_time[idx] = -np.inf
         self._last_at_start[idx] = -np.inf
 
-    def count(self, stack, t0_h, start_row, mask, stuck_row) -> int:
-        """Values sent over rows [start_row, W) by the sensors in `mask`; advances the heartbeat state."""
+    def count(self, stack, t0_h, start_row, mask, stuck_row, wanted: bool = True) -> int:
+        """Values sent over rows [start_row, W) by the sensors in `mask`; advances the heartbeat state.
+        Unless `wanted`, the deadband sensors' values (not the heartbeats) are left out of the count."""
         b, n_rows = self.bank, stack.shape[0]
         if self._t0 != t0_h:
             self._t0 = t0_h
@@ -95,7 +97,7 @@ class EdgeCounts:
         normal = np.clip(np.minimum(stuck_row, n_rows) - start_row, 0, n_rows - start_row)  # unstuck rows
         total = int(normal[mask & self.dead0].sum())
         if self.groups:
-            total += self._deadband(stack, t0_h, start_row, mask, normal)
+            total += self._deadband(stack, t0_h, start_row, mask, normal, wanted)
         stuck = np.flatnonzero(mask & (stuck_row < n_rows))
         if stuck.size:
             sr = stuck_row[stuck]
@@ -107,23 +109,37 @@ class EdgeCounts:
             self.last_time[stuck] = last
         return total
 
-    def _deadband(self, stack, t0_h, start_row, mask, normal):
+    def _deadband(self, stack, t0_h, start_row, mask, normal, wanted=True):
+        """Deadband sensors' values sent. Unless `wanted`, only the random draws are made (0 is returned):
+        the stream then stands where a wanted count leaves it, for less work on a mask of one asset."""
         b = self.bank
         block = stack[start_row:]
         step = (np.abs(np.diff(block, axis=0)).sum(axis=0) / block.shape[0]).ravel()  # mean |Δobs| per row
+        exact = self._n_units <= EXACT_UNITS
+        if not wanted and not exact:
+            b.rng.standard_normal()  # the total's one draw, whatever the mask
+            return 0
+        mean_obs = block.mean(axis=0).ravel() if any(g.kind == RMS for g in self.groups) else None
         rows, rates = [], []
         for g in self.groups:
-            if g.kind == RMS:
-                mu = b.gain[g.rep] * block.mean(axis=0).ravel()[g.obs] + b.bias[g.rep] + b.drift[g.rep] * (
-                    t0_h + 0.5 * (start_row + stack.shape[0]) * b.dt_h - b.install_h[g.rep])
-                sd = np.maximum(feature_sd(RMS, mu, b.noise_sd[g.rep], b.quantisation[g.rep], b.n_samples[g.rep], b.dropout[g.rep]), 1e-300)
-                g.inv_sd, g.rho = 1.0 / sd, b.deadband[g.rep] / sd
-            trend = g.abs_gain * step[g.obs] + np.abs(b.drift[g.rep]) * b.dt_h
-            rates.append(np.minimum(deadband_rate(g.rho, trend * g.inv_sd, g.kind, g.n_eff, g.period), 1.0))
             r = normal[g.sensors] * mask[g.sensors]
-            rows.append(r if g.unit_of is None else np.bincount(g.unit_of, weights=r, minlength=g.rep.size))
+            r = r if g.unit_of is None else np.bincount(g.unit_of, weights=r, minlength=g.rep.size)
+            # a binomial of 0 rows draws nothing, so unwanted, units without rows need no rate
+            u = slice(None) if wanted else np.flatnonzero(r)
+            rep, obs = g.rep[u], g.obs[u]
+            if g.kind == RMS:
+                mu = b.gain[rep] * mean_obs[obs] + b.bias[rep] + b.drift[rep] * (
+                    t0_h + 0.5 * (start_row + stack.shape[0]) * b.dt_h - b.install_h[rep])
+                sd = np.maximum(feature_sd(RMS, mu, b.noise_sd[rep], b.quantisation[rep], b.n_samples[rep], b.dropout[rep]), 1e-300)
+                inv_sd, rho = 1.0 / sd, b.deadband[rep] / sd
+            else:
+                inv_sd, rho = g.inv_sd[u], g.rho[u]
+            trend = g.abs_gain[u] * step[obs] + np.abs(b.drift[rep]) * b.dt_h
+            rates.append(np.minimum(deadband_rate(rho, trend * inv_sd, g.kind, g.n_eff, g.period), 1.0))
+            rows.append(r[u])
         rows, rate = np.concatenate(rows), np.concatenate(rates)
-        if rows.size <= EXACT_UNITS:
-            return int(b.rng.binomial(rows.astype(np.int64), rate).sum())
+        if exact:
+            sent = int(b.rng.binomial(rows.astype(np.int64), rate).sum())
+            return sent if wanted else 0
         mean, var = rows * rate, rows * rate * (1.0 - rate)
         return int(np.clip(np.rint(mean.sum() + np.sqrt(var.sum()) * b.rng.standard_normal()), 0, rows.sum()))

@@ -163,13 +163,13 @@ class FeatureLevel:
             x = b.mu_at(stack, t0_h, r, t) + b.noise_sd[t] * b.rng.standard_normal(t.size)
             self.held[t] = quantise(x, b.quantisation[t])
 
-    def window(self, stack, t0_h, start_row, mask, stuck_row):
+    def window(self, stack, t0_h, start_row, mask, stuck_row, count_wanted=True):
         n_rows = stack.shape[0]
         alarm = self._alarms(stack, t0_h, start_row, mask, stuck_row)
         sticking = np.flatnonzero(mask & (stuck_row >= start_row) & (stuck_row < n_rows))
         if sticking.size:
             self._hold(stack, t0_h, sticking, stuck_row[sticking])
-        return (*alarm, self.counts.count(stack, t0_h, start_row, mask, stuck_row))
+        return (*alarm, self.counts.count(stack, t0_h, start_row, mask, stuck_row, count_wanted))
 
     def features(self, stack, t0_h, idx):
         b, n_rows = self.bank, stack.shape[0]

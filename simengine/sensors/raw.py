@@ -116,8 +116,8 @@ class RawLevel:
         self.held[chunk[got]] = held[got]
         return reduce_rows(x, int(b.kind[chunk[0]]))
 
-    def window(self, stack, t0_h, start_row, mask, stuck_row):
-        b = self.bank
+    def window(self, stack, t0_h, start_row, mask, stuck_row, count_wanted=True):
+        b = self.bank  # the count comes with the samples: it costs nothing more when not wanted
         n_rows = stack.shape[0]
         self._enter(t0_h, n_rows)
         row_end = t0_h + (np.arange(start_row, n_rows) + 1) * b.dt_h
