@@ -6,6 +6,11 @@ scenario and run by `run_replica` end to end (KPIs and event log included).
 Reference: the same model hand-written in plain SimPy, in the idiom of SimPy's
 own machine-shop example. Both are checked against the exact availability of
 the finite-source queue M/M/c//N.
+
+Ours does more than the reference: it logs two events per failure
+(breakdown, breakdown_fixed) and every down interval, and turns them into the
+result's event table, availability series and KPIs; the figures say how many
+rows it logged. The reference keeps two running sums.
 """
 
 from __future__ import annotations
@@ -82,12 +87,13 @@ def run(repeats: int = 5, quick: bool = False) -> BenchResult:
     ref = np.median(timings["plain_simpy"])
     kpis = last["simengine"].kpis
     return BenchResult(
-        name="engine_overhead", goal="wall-time ratio <= 1.2x plain SimPy",
+        name="engine_overhead", goal="wall-time ratio <= 1.0x plain SimPy",
         figures={
             "simulated_hours": horizon, "repeats": float(repeats),
             "simengine_median_s": float(ours), "plain_simpy_median_s": float(ref),
             "ratio_simengine_over_plain": float(ours / ref),
             "failures_simengine": kpis["failures"], "failures_plain": float(last["plain_simpy"]["failures"]),
+            "event_rows_logged_simengine": float(last["simengine"].events.size),
             "availability_simengine": kpis["availability"],
             "availability_plain": last["plain_simpy"]["availability"],
             "availability_exact_MMcN": exact_availability(50, 3, 100.0, 8.0),
