@@ -12,9 +12,10 @@ observation. From that trajectory the engine
 - answers "what is the state of asset i now" by indexing, with no JAX call.
 
 A repair that resets an asset's state re-predicts the rest of the window (one
-call for the fleet) and cancels the asset's pending crossings and alarms by
-bumping its token. Every call has the same shape (window × fleet), padded by
-a validity mask, so the step compiles once.
+call, for that asset alone: the others' paths do not depend on it) and cancels
+the asset's pending crossings and alarms by bumping its token. Every call has
+one of two shapes (window × fleet, window × one asset), padded by a validity
+mask, so the step compiles twice.
 """
 
 from __future__ import annotations
@@ -323,8 +324,10 @@ class FleetPhysics:
                 return
             r = over[hit].argmax(1)
             b, a = mine[hit, r], mine[hit, r + 1]
-            frac = np.where(qi[hit] == 0, np.asarray(crossing_fraction(b, a, limit[hit], paris_m[hit])),
-                            np.clip((limit[hit] - b) / np.where(a > b, a - b, 1.0), 0.0, 1.0))
+            frac = np.clip((limit[hit] - b) / np.where(a > b, a - b, 1.0), 0.0, 1.0)  # damage, wear: linear
+            crack = np.flatnonzero(qi[hit] == 0)  # only cracks need the Paris integral (JAX, per shape)
+            if crack.size:
+                frac[crack] = np.asarray(crossing_fraction(b[crack], a[crack], limit[hit][crack], paris_m[hit][crack]))
             result[hit] = t_row0_h[hit] + (r + frac) * row_h
 
         return crossed
