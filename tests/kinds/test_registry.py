@@ -77,7 +77,7 @@ def test_a_user_kind_named_by_dotted_path_drives_the_physics():
     ({"fleet.duty.kind": "wind", "fleet.kind": "wind_turbine"}, "fleet.duty.settings",
      ["asset kind wind takes its settings from fleet.duty.wind"]),
     ({"fleet.duty.kind": "none", "fleet.duty.settings": {}}, "fleet.duty.kind",
-     ["physics failures and sensors need a duty", "kinds with one: crane, wind"]),
+     ["physics failures and sensors need a duty", "kinds with one: conveyor, crane, wind"]),
     ({"crews.max_wave_height_m": 1.5}, "crews.max_wave_height_m", ["sea state (wind)", "pump does not"]),
 ])
 def test_a_wrong_kind_is_one_problem_naming_the_field(overrides, field, words):
@@ -105,5 +105,5 @@ def test_the_calibration_asks_the_kind_what_it_can_fit():
     assert kind_problems(crane, ("thermal_tau_s", "hoist_heat_W")) == []
     [problem] = kind_problems(wind, ("thermal_tau_s",))
     assert problem.field == "fleet.duty.kind" and "asset kind wind declares nothing the calibration can fit" in problem.rule
-    assert "kinds that do: crane" in problem.rule
+    assert "kinds that do: conveyor, crane" in problem.rule
     assert steady_load_s(crane.fleet) == pytest.approx(3600.0 / 30.0 / 2.0) and steady_load_s(wind.fleet) == np.inf
