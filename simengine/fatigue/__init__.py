@@ -3,7 +3,7 @@ load blocks, load spectra from data, and time-accelerated Monte Carlo batches.
 
 It stands alone: NumPy, SciPy, h5py, JAX, numba and its schema in `simengine.config`,
 and nothing of the engine, the PLC, the results store or the executors
-(tests/fatigue/test_standalone.py). The `simengine fatigue` command around it, with
+(tests/fatigue/test_fatigue_standalone.py). The `simengine fatigue` command around it, with
 executors by name, the results file and plots, is `simengine.fatigue_cli`."""
 
 from simengine.fatigue.batch import STATUS, BatchResult, ReplicaParams, run_constant_Y, run_variable_Y
