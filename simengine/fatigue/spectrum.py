@@ -33,7 +33,7 @@ _STRESS_UNITS = {"MPa": 1.0, "N/mm2": 1.0, "N/mm^2": 1.0, "kPa": 1e-3, "Pa": 1e-
 _STRAIN_UNITS = {"µε": 1e-6, "με": 1e-6, "ue": 1e-6, "microstrain": 1e-6, "um/m": 1e-6, "µm/m": 1e-6,
                  "m/m": 1.0, "strain": 1.0}
 GAP_FACTOR = 5.0  # an advance over this many typical intervals is a gap in the readings, not load time
-CLOCK_QUANTITY = "clock_s"  # a recording's tag holding the PLC's scan time (`simengine.plc.virtual_plc.CLOCK`)
+CLOCK_QUANTITY = "clock_s"  # a recording's tag holding the PLC's scan time (`simengine.plc.tags.CLOCK`)
 _TIME_TO_H = {"h": 1.0, "hour": 1.0, "hours": 1.0, "s": 1.0 / SECONDS_PER_HOUR, "min": 1.0 / 60.0,
               "d": HOURS_PER_DAY, "day": HOURS_PER_DAY}
 

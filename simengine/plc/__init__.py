@@ -1,4 +1,5 @@
-"""Live PLC I/O: tag maps, Modbus TCP and OPC UA clients, a recorder and a virtual PLC."""
+"""Live PLC I/O: tag maps, codecs, Modbus TCP and OPC UA clients and servers, the recorder (the virtual PLC is
+simengine.virtual_plc)."""
 
 from simengine.plc.errors import PlcUnreachable
 from simengine.plc.plausibility import PlausibilityReport, check_plausibility
