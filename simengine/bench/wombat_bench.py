@@ -1,6 +1,6 @@
 """Benchmark: our wind farm against NREL WOMBAT's Dinwoodie base case, the same size of job.
 
-WOMBAT (`pip install wombat`, in the bench extra) is a SimPy model of wind-farm
+WOMBAT (`pip install "simengine[wombat]"`, which `make bench` installs) is a SimPy model of wind-farm
 operations and maintenance. Its shipped Dinwoodie base case
 (library/code_comparison/dinwoodie/project/config/base.yaml) is 80 turbines,
 a substation and 81 cables over 10 years, with about 8,500 repair and 700
@@ -192,7 +192,7 @@ def _skipped(why: str) -> BenchResult:
 def run(repeats: int = 3, quick: bool = False) -> BenchResult:
     version = wombat_version()
     if version is None:
-        return _skipped("WOMBAT is not installed (pip install -e '.[bench]' installs it)")
+        return _skipped("WOMBAT is not installed (make bench, or pip install -e '.[wombat]', installs it)")
     library = find_dinwoodie()
     if library is None:
         return _skipped(f"WOMBAT {version} has no {LIBRARY_IN_PACKAGE}/project/config/{CASE}; point "

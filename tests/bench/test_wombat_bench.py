@@ -76,7 +76,7 @@ def _tiny_dinwoodie(library, tmp_path, turbines: int):
 def test_wombat_requests_are_counted_once_each(tmp_path):
     version = wombat_bench.wombat_version()
     if version is None:
-        pytest.skip("WOMBAT is not installed (the bench extra)")
+        pytest.skip("WOMBAT is not installed (the wombat extra, installed by make bench)")
     library = wombat_bench.find_dinwoodie()
     if library is None:
         pytest.skip("this WOMBAT has no Dinwoodie library")
