@@ -170,6 +170,32 @@ class FleetConfig:
 
 
 @dataclass(frozen=True)
+class GroupConfig(FleetConfig):
+    """One asset group of a plant: a fleet of one kind, with its place in the plant's production."""
+
+    capacity: float = spec(1.0, ge=0.0, doc="production of one asset while it produces (e.g. MW); plant "
+                                             "availability weighs groups by it; 0 for assets that only "
+                                             "enable others (a substation)")
+    downtime_eur_per_h: float | None = spec(None, ge=0.0, doc="cost of an asset-hour not producing; "
+                                                              "null: costs.downtime_eur_per_h")
+
+
+@dataclass(frozen=True)
+class DependencyConfig:
+    """Assets that feed others: a substation its turbines, a power supply its cranes.
+
+    A fed asset produces only while every asset feeding it produces; while it
+    does not, it carries no load (it neither produces nor ages as if running).
+    """
+
+    upstream: str = spec(doc="the feeding assets: group, group[i] or group[a:b]")
+    downstream: str = spec(doc="the fed assets: group, group[i] or group[a:b]")
+    mapping: str = spec("all", choices=("all", "blocks"),
+                        doc="all: each upstream asset feeds every downstream one; blocks: upstream asset k "
+                            "feeds the k-th of as many contiguous blocks (strings of turbines)")
+
+
+@dataclass(frozen=True)
 class CrewConfig:
     count: int = spec(2, ge=1)
     shifts: tuple[tuple[float, float], ...] = spec(default_factory=lambda: ((0.0, 24.0),), ge=0.0, le=24.0, doc="(start, end) hour of day, at least one")
@@ -275,47 +301,102 @@ class ScenarioConfig:
     sync_interval_h: float = spec(1.0, gt=0.0, le=24.0, doc="physics resolution; divides 24 h")
     window_h: float = spec(168.0, ge=24.0, doc="physics is predicted this far ahead in one call")
     sensor_fidelity: str = spec("feature", choices=("feature", "raw"))
-    fleet: FleetConfig = spec(default_factory=FleetConfig)
+    fleet: FleetConfig = spec(default_factory=FleetConfig, doc="the assets of a one-fleet scenario")
+    groups: dict[str, GroupConfig] = spec(default_factory=dict,
+                                          doc="a plant of several asset groups (name -> group), instead of fleet")
+    dependencies: tuple[DependencyConfig, ...] = spec(default_factory=tuple, doc="which assets feed which")
     crews: CrewConfig = spec(default_factory=CrewConfig)
     spares: dict[str, SparePart] = spec(default_factory=dict)
     policy: PolicyConfig = spec(default_factory=PolicyConfig)
     costs: CostConfig = spec(default_factory=CostConfig)
     outputs: OutputConfig = spec(default_factory=OutputConfig)
 
+    def asset_groups(self) -> dict[str, FleetConfig]:
+        """The plant's groups by name; a one-fleet scenario is the one group ``fleet``."""
+        return dict(self.groups) if self.groups else {"fleet": self.fleet}
+
+    def where(self, group: str) -> str:
+        """The configuration path of a group, for messages: ``fleet`` or ``groups.<name>``."""
+        return f"groups.{group}" if self.groups else "fleet"
+
     def check(self):
         problems = []
-        parts = [("fleet.physics_failures", f) for f in self.fleet.physics_failures]
-        parts += [("fleet.components", c) for c in self.fleet.components]
-        for i, (where, mode) in enumerate(parts):
-            for label, rep in (("repair", mode.repair), ("planned_repair", getattr(mode, "planned_repair", None))):
-                if rep is not None and rep.part is not None and rep.part not in self.spares:
-                    problems.append((f"{where}.{mode.name}.{label}.part", rep.part, f"unknown spare part; known: {', '.join(self.spares) or 'none'}"))
-        problems += self._quantity_problems()
+        if self.groups and self.fleet != FleetConfig():
+            problems.append(("fleet", self.fleet.kind, "a scenario has either fleet (one group) or groups, not both"))
+        if not self.groups and self.dependencies:
+            problems.append(("dependencies", len(self.dependencies), "need groups: a one-fleet scenario has no "
+                                                                     "assets feeding others"))
         ratio = self.window_h / self.sync_interval_h
         if abs(ratio - round(ratio)) > 1e-9:
             problems.append(("window_h", self.window_h, "must be a whole number of sync intervals"))
         per_day = 24.0 / self.sync_interval_h
         if abs(per_day - round(per_day)) > 1e-9:
             problems.append(("sync_interval_h", self.sync_interval_h, "must divide 24 h (0.5, 1, 2, 3, 4, 6, 8, 12 or 24)"))
-        for i, sensor in enumerate(self.fleet.sensors):
-            if sensor.sample_rate_hz * self.sync_interval_h * 3600.0 < 1.0:
-                problems.append((f"fleet.sensors[{i}].sample_rate_hz", sensor.sample_rate_hz,
-                                 "must give at least one sample per sync interval"))
-        crack = self.fleet.crack
-        for i, mode in enumerate(self.fleet.physics_failures):
-            if mode.quantity == "crack_m" and crack.initial_flaw_m.median >= mode.limit:
-                problems.append((f"fleet.physics_failures[{i}].limit", mode.limit,
-                                 f"must exceed the median initial flaw ({crack.initial_flaw_m.median} m)"))
-            elif mode.quantity == "crack_m" and mode.limit >= crack.section_depth_m:
-                problems.append((f"fleet.physics_failures[{i}].limit", mode.limit,
-                                 f"must be less than fleet.crack.section_depth_m ({crack.section_depth_m} m): "
-                                 "a crack cannot cross its section"))
-        if crack.initial_flaw_m.median >= crack.section_depth_m:
-            problems.append(("fleet.crack.initial_flaw_m.median", crack.initial_flaw_m.median,
-                             f"must be less than fleet.crack.section_depth_m ({crack.section_depth_m} m)"))
-        problems += self._kind_problems()
+        for name, fleet in self.asset_groups().items():
+            problems += self._fleet_problems(fleet, self.where(name))
+        problems += self._plant_problems()
+        problems += self._sea_state_problems()
         problems += self._replacement_problems()
         return problems
+
+    def _fleet_problems(self, fleet: FleetConfig, where: str):
+        problems = []
+        parts = [(f"{where}.physics_failures", f) for f in fleet.physics_failures]
+        parts += [(f"{where}.components", c) for c in fleet.components]
+        for part_where, mode in parts:
+            for label, rep in (("repair", mode.repair), ("planned_repair", getattr(mode, "planned_repair", None))):
+                if rep is not None and rep.part is not None and rep.part not in self.spares:
+                    problems.append((f"{part_where}.{mode.name}.{label}.part", rep.part, f"unknown spare part; known: {', '.join(self.spares) or 'none'}"))
+        problems += _quantity_problems(fleet, where)
+        for i, sensor in enumerate(fleet.sensors):
+            if sensor.sample_rate_hz * self.sync_interval_h * 3600.0 < 1.0:
+                problems.append((f"{where}.sensors[{i}].sample_rate_hz", sensor.sample_rate_hz,
+                                 "must give at least one sample per sync interval"))
+        crack = fleet.crack
+        for i, mode in enumerate(fleet.physics_failures):
+            if mode.quantity == "crack_m" and crack.initial_flaw_m.median >= mode.limit:
+                problems.append((f"{where}.physics_failures[{i}].limit", mode.limit,
+                                 f"must exceed the median initial flaw ({crack.initial_flaw_m.median} m)"))
+            elif mode.quantity == "crack_m" and mode.limit >= crack.section_depth_m:
+                problems.append((f"{where}.physics_failures[{i}].limit", mode.limit,
+                                 f"must be less than {where}.crack.section_depth_m ({crack.section_depth_m} m): "
+                                 "a crack cannot cross its section"))
+        if crack.initial_flaw_m.median >= crack.section_depth_m:
+            problems.append((f"{where}.crack.initial_flaw_m.median", crack.initial_flaw_m.median,
+                             f"must be less than {where}.crack.section_depth_m ({crack.section_depth_m} m)"))
+        problems += _kind_problems(fleet, where)
+        return problems
+
+    def _plant_problems(self):
+        """Group names, capacities and the dependency graph (unknown assets, cycles)."""
+        if not self.groups:
+            return []
+        from simengine.kinds.registry import kind_of
+        from simengine.plant.graph import GROUP_NAME, build_graph
+
+        problems = [(f"groups.{name}", name, "a group name is letters, digits and _, not starting with a digit")
+                    for name in self.groups if not GROUP_NAME.match(name)]
+        if not any(g.capacity > 0 for g in self.groups.values()):
+            problems.append(("groups", ", ".join(self.groups), "at least one group needs capacity > 0: plant "
+                                                              "availability is weighted by capacity"))
+        if problems:
+            return problems
+        groups = [(name, kind_of(g).name, g.kind, g.count, g.capacity) for name, g in self.groups.items()]
+        return build_graph(groups, self.dependencies)[1]
+
+    def _sea_state_problems(self):
+        """Offshore access needs a kind whose duty brings the sea state."""
+        from simengine.kinds.registry import builtins, kind_of
+
+        if self.crews.max_wave_height_m is None:
+            return []
+        kinds = [kind_of(g) for g in self.asset_groups().values()]
+        if any(k.sea_state for k in kinds):
+            return []
+        sea = sorted({k.name for k in builtins().values() if k.sea_state})
+        return [("crews.max_wave_height_m", self.crews.max_wave_height_m,
+                 f"needs an asset kind whose duty brings the sea state ({', '.join(sea)}); "
+                 f"{', '.join(sorted({k.name for k in kinds}))} does not")]
 
     def _replacement_problems(self):
         plan, where = self.policy.replacement, "policy.replacement"
@@ -324,50 +405,49 @@ class ScenarioConfig:
         problems = []
         if plan.part is not None and plan.part not in self.spares:
             problems.append((f"{where}.part", plan.part, f"unknown spare part; known: {', '.join(self.spares) or 'none'}"))
-        names = [c.name for c in self.fleet.components]
+        fleets = self.asset_groups()
+        names = list(dict.fromkeys(c.name for f in fleets.values() for c in f.components))
+        components = "fleet.components" if not self.groups else "the groups' components"
         for i, name in enumerate(plan.components):
             if name not in names:
                 problems.append((f"{where}.components[{i}]", name,
-                                 f"unknown component; known: {', '.join(names) or 'none (fleet.components is empty)'}"))
-        if not plan.components and not replaced_components(plan, self.fleet):
-            problems.append((f"{where}.components", [], "no component of fleet.components wears out (Weibull shape > 1 "
+                                 f"unknown component; known: {', '.join(names) or f'none ({components} is empty)'}"))
+        if not plan.components and not any(replaced_components(plan, f) for f in fleets.values()):
+            problems.append((f"{where}.components", [], f"no component of {components} wears out (Weibull shape > 1 "
                                                         "or a fixed life): name the components to replace"))
         return problems
 
-    def _quantity_problems(self):
-        """What the fleet's sensors and failure modes observe must be quantities of its kind; offshore
-        access needs a kind that brings the sea state."""
-        from simengine.kinds.registry import builtins, kind_of
 
-        fleet, kind = self.fleet, kind_of(self.fleet)
-        problems = []
-        if not kind.quantities and (fleet.physics_failures or fleet.sensors):
-            loaded = sorted({k.name for k in builtins().values() if k.quantities})
-            problems.append(("fleet.duty.kind", fleet.duty.kind, "physics failures and sensors need a duty to load the "
-                                                                  f"physics (asset kind {kind.name} has none; kinds with "
-                                                                  f"one: {', '.join(loaded)})"))
-        else:
-            observed = [(f"fleet.sensors[{i}].observes", s.observes) for i, s in enumerate(fleet.sensors)]
-            observed += [(f"fleet.physics_failures[{i}].quantity", m.quantity) for i, m in enumerate(fleet.physics_failures)]
-            problems += [(where, q, f"asset kind {kind.name} has no quantity {q}; its quantities: "
-                                    f"{', '.join(kind.quantities)}") for where, q in observed if q not in kind.quantities]
-        if self.crews.max_wave_height_m is not None and not kind.sea_state:
-            sea = sorted({k.name for k in builtins().values() if k.sea_state})
-            problems.append(("crews.max_wave_height_m", self.crews.max_wave_height_m,
-                             f"needs an asset kind whose duty brings the sea state ({', '.join(sea)}); "
-                             f"{kind.name} does not"))
-        return problems
+def _quantity_problems(fleet: FleetConfig, where: str):
+    """What a fleet's sensors and failure modes observe must be quantities of its kind."""
+    from simengine.kinds.registry import builtins, kind_of
 
-    def _kind_problems(self):
-        """A fleet labelled as a built-in kind (fleet.kind: sts_crane) must be of that kind."""
-        from simengine.kinds.registry import builtins, kind_of
+    kind = kind_of(fleet)
+    problems = []
+    if not kind.quantities and (fleet.physics_failures or fleet.sensors):
+        loaded = sorted({k.name for k in builtins().values() if k.quantities})
+        problems.append((f"{where}.duty.kind", fleet.duty.kind, "physics failures and sensors need a duty to load the "
+                                                                f"physics (asset kind {kind.name} has none; kinds with "
+                                                                f"one: {', '.join(loaded)})"))
+    else:
+        observed = [(f"{where}.sensors[{i}].observes", s.observes) for i, s in enumerate(fleet.sensors)]
+        observed += [(f"{where}.physics_failures[{i}].quantity", m.quantity) for i, m in enumerate(fleet.physics_failures)]
+        problems += [(at, q, f"asset kind {kind.name} has no quantity {q}; its quantities: "
+                             f"{', '.join(kind.quantities)}") for at, q in observed if q not in kind.quantities]
+    return problems
 
-        owners = {label: k for k in builtins().values() for label in k.labels}
-        need = owners.get(self.fleet.kind)
-        if need is None or need is kind_of(self.fleet):
-            return []
-        def spelling(k):
-            return (k.aliases or (k.name,))[0]
-        known = ", ".join(f"{label} -> {spelling(k)}" for label, k in owners.items())
-        return [("fleet.kind", self.fleet.kind, f"a {self.fleet.kind} needs fleet.duty.kind={spelling(need)}, not "
-                                                f"{self.fleet.duty.kind} (kinds with a known duty: {known})")]
+
+def _kind_problems(fleet: FleetConfig, where: str):
+    """Assets labelled as a built-in kind's (kind: sts_crane) must be of that kind."""
+    from simengine.kinds.registry import builtins, kind_of
+
+    owners = {label: k for k in builtins().values() for label in k.labels}
+    need = owners.get(fleet.kind)
+    if need is None or need is kind_of(fleet):
+        return []
+
+    def spelling(k):
+        return (k.aliases or (k.name,))[0]
+    known = ", ".join(f"{label} -> {spelling(k)}" for label, k in owners.items())
+    return [(f"{where}.kind", fleet.kind, f"a {fleet.kind} needs {where}.duty.kind={spelling(need)}, not "
+                                          f"{fleet.duty.kind} (kinds with a known duty: {known})")]
