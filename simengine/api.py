@@ -207,7 +207,7 @@ def _write_profile(pool, staging: Path, scenario: ScenarioConfig, replicas: int)
     ran = pool.results  # this call's replicas (a resumed run ran only the rest)
     where = "in this process" if pool.workers == 1 and not hasattr(pool, "client") else f"on {pool.workers} workers"
     write_profile(pool.stats, staging, f"simengine profile: {scenario.name}, {ran} of {replicas} replicas profiled "
-                                       f"{where} ({pool.tasks} tasks), {scenario.fleet.count} assets, "
+                                       f"{where} ({pool.tasks} tasks), {scenario.describe_assets()}, "
                                        f"{scenario.horizon_years:g} years")
 
 

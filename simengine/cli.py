@@ -393,7 +393,7 @@ def cmd_single_run(args: argparse.Namespace) -> int:
     calibration = provenance["run"].get("calibration")
     if calibration:
         print(f"calibrated values from {calibration}: {calibrated_overrides(calibration, 'scenario')}")
-    print(f"simengine: {scenario.name}, {scenario.fleet.count} {scenario.fleet.kind} assets, "
+    print(f"simengine: {scenario.name}, {scenario.describe_assets()}, "
           f"{scenario.horizon_years:g} years, {settings.replicas} replicas, seed {settings.seed}, {settings.executor}")
     recorded = {k: getattr(settings, k) for k in RUN_KEYS if k not in ("dask", "resume", "sweep")}
     # Ctrl-C and SIGTERM end the run wherever they land; the finished replicas stay, resumable

@@ -35,6 +35,9 @@ def baseline(scenario: ScenarioConfig, window: Window, *, initial_crack_m: float
 def kind_problems(scenario: ScenarioConfig, parameters: tuple[str, ...]) -> list[Problem]:
     """The fleet's kind must have a heating model the calibration can drive with the measured load, and
     declare each of `parameters` fittable."""
+    plant = scenario.one_fleet_problems("calibration")
+    if plant:
+        return [Problem(*p) for p in plant]
     kind = kind_of(scenario.fleet)
     if not kind.fittable or kind.heat_at_rated_load_W(kind.settings(scenario.fleet.duty)) is None:
         able = sorted({k.name for k in builtins().values() if k.fittable})

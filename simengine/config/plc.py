@@ -101,6 +101,9 @@ def true_param_rules(name: str, value: float) -> list[str]:
 def serve_problems(cfg: ServeConfig, scenario) -> list[Problem]:
     """What `cfg` asks of `scenario` that it cannot give: assets beyond its fleet, an initial crack
     at or beyond the critical one (the scenario's crack failure limit, or the section depth)."""
+    plant = scenario.one_fleet_problems("the virtual PLC")
+    if plant:
+        return [Problem(*p) for p in plant]
     fleet = scenario.fleet
     problems = []
     beyond = [a for a in cfg.assets if a >= fleet.count]

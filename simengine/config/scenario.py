@@ -315,6 +315,19 @@ class ScenarioConfig:
         """The plant's groups by name; a one-fleet scenario is the one group ``fleet``."""
         return dict(self.groups) if self.groups else {"fleet": self.fleet}
 
+    def describe_assets(self) -> str:
+        """The assets in a few words: "24 sts_crane assets", or a plant's groups."""
+        if not self.groups:
+            return f"{self.fleet.count} {self.fleet.kind} assets"
+        return "a plant of " + ", ".join(f"{g.count} {g.kind} ({name})" for name, g in self.groups.items())
+
+    def one_fleet_problems(self, what: str) -> list[tuple[str, object, str]]:
+        """For a command that takes one fleet (the virtual PLC, calibration): a plant is refused by name."""
+        if not self.groups:
+            return []
+        return [("scenario", self.name, f"{what} takes a one-fleet scenario; {self.name} is "
+                                        f"{self.describe_assets()}")]
+
     def where(self, group: str) -> str:
         """The configuration path of a group, for messages: ``fleet`` or ``groups.<name>``."""
         return f"groups.{group}" if self.groups else "fleet"

@@ -105,7 +105,7 @@ def _kpi_problems(kpis) -> list[Problem]:
 
 def banner(settings: SensitivitySettings, scenario: ScenarioConfig, evaluator, points: int) -> str:
     runs = points * evaluator.replicas
-    head = (f"simengine sensitivity: {scenario.name}, {scenario.fleet.count} {scenario.fleet.kind} assets, "
+    head = (f"simengine sensitivity: {scenario.name}, {scenario.describe_assets()}, "
             f"{scenario.horizon_years:g} years" if evaluator.model == "engine" else
             "simengine sensitivity: the Ishigami function (a=7, b=0.1), x1, x2, x3 uniform on [-π, π]; KPI y "
             "(the configuration's parameters and kpis are not used)")
