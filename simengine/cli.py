@@ -567,6 +567,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_dtdl(args: argparse.Namespace) -> int:
+    from simengine.plant.dtdl_command import run_command  # validates the overrides before HDF5 is imported
+
+    return run_command(args.overrides)
+
+
 def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -600,6 +606,10 @@ def main(argv: list[str] | None = None) -> int:
     p_opt = sub.add_parser("optimize", help="search maintenance decisions for the least expected cost (Optuna)")
     p_opt.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. trials=40 objective=total_cost_eur")
     p_opt.set_defaults(fn=cmd_optimize)
+    p_dtdl = sub.add_parser("dtdl", help="export the plant as DTDL v3 models and twins for Azure Digital Twins")
+    p_dtdl.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. scenario=wind_farm, or "
+                                                     "from=results/<run>/run.h5")
+    p_dtdl.set_defaults(fn=cmd_dtdl)
     p_bench = sub.add_parser("bench", help="run the benchmarks, write results/bench/*.json")
     p_bench.add_argument("--out", default="results/bench")
     p_bench.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke test")
