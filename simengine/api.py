@@ -86,10 +86,10 @@ class Run:
 
     @property
     def summary(self) -> dict[str, dict]:
-        from simengine.engine.kpis import KPIS
+        from simengine.engine.kpis import kpi_catalogue
         from simengine.results import summarize
 
-        return summarize(self.kpis, KPIS)
+        return summarize(self.kpis, kpi_catalogue(self.scenario))
 
 
 class Interrupted(KeyboardInterrupt):
@@ -166,7 +166,7 @@ def _run_to_folder(scenario, replicas, seed, pool, out_dir, adopt, config, plots
                    on_chunk) -> Run:
     from simengine.batch.resume import identity, write_manifest
     from simengine.batch.stream import PIECES, done_replicas, iter_kept, pieces, run_streamed
-    from simengine.engine.kpis import KPIS
+    from simengine.engine.kpis import kpi_catalogue
     from simengine.results import read_run
     from simengine.results.publish import RESUMABLE, StagedFolder, Terminated, stamped_name
     from simengine.results.store import write_pieces
@@ -185,7 +185,7 @@ def _run_to_folder(scenario, replicas, seed, pool, out_dir, adopt, config, plots
                 kept = list(iter_kept(streamed))
                 if getattr(pool, "stats", None) is not None:  # a profiled pool that ran replicas
                     _write_profile(pool, staging, scenario, replicas)
-                write_pieces(staging / "run.h5", config=config, seed=seed, pieces=pieces(staging), specs=KPIS)
+                write_pieces(staging / "run.h5", config=config, seed=seed, pieces=pieces(staging), specs=kpi_catalogue(scenario))
                 on_chunk()
             data = read_run(staging / "run.h5", max_replicas=PLOT_REPLICAS if plots else 1)
             if plots:

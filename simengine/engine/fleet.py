@@ -83,13 +83,22 @@ class ReplacementPlan:
 
 
 class Fleet:
+    """One group of assets of one kind. In a plant, assets may be fed by others (`fed`): an asset
+    produces while it is up and no asset feeding it is out (`starve`/`feed` count those), and its lost
+    production is tracked apart from its own downtime. `on_output(i, producing)` tells the plant when
+    asset i starts or stops producing, so that the assets it feeds follow."""
+
     def __init__(self, env: simpy.Environment, cfg: FleetConfig, maintenance: Maintenance, log: EventLog,
-                 rng: np.random.Generator):
+                 rng: np.random.Generator, fed: bool = False):
         self.env, self.cfg, self.maintenance, self.log, self.rng = env, cfg, maintenance, log, rng
         n = cfg.count
         self.n = n
         self._down = [0] * n
         self._down_since = [0.0] * n
+        self.fed = fed
+        self._starved = [0] * n  # assets feeding this one that are not producing
+        self.on_output: Callable[[int, bool], None] | None = None
+        self._lost = _Intervals(n) if fed else None  # asset-time not producing, when it differs from downtime
         # closed down intervals as two columns (no tuple per interval for the garbage collector to track)
         self._down_starts = array("d")
         self._down_ends = array("d")
@@ -117,8 +126,8 @@ class Fleet:
         down = self._down
         if down[i] == 0:
             self._down_since[i] = self.env.now
-            if self.operating is not None:
-                self.operating[i] = False
+            if self._starved[i] == 0:
+                self._stop(i)
         down[i] += 1
 
     def come_up(self, i: int) -> None:
@@ -129,9 +138,46 @@ class Fleet:
             self.downtime_h += now - since
             self._down_starts.append(since)
             self._down_ends.append(now)
-            if self.operating is not None:
-                self.operating[i] = True
-                self.physics.resume(i, now)
+            if self._starved[i] == 0:
+                self._start(i, now)
+
+    def starve(self, i: int) -> None:
+        """An asset feeding asset i stopped producing: i stops too, and carries no load from now."""
+        if self._starved[i] == 0:
+            self.log.record(self.env.now, i, "supply_lost")
+            if self._down[i] == 0:
+                self._stop(i)
+                if self.physics is not None:
+                    self.physics.hold(i, self.env.now)
+        self._starved[i] += 1
+
+    def feed(self, i: int) -> None:
+        """An asset feeding asset i produces again."""
+        self._starved[i] -= 1
+        if self._starved[i] == 0:
+            self.log.record(self.env.now, i, "supply_back")
+            if self._down[i] == 0:
+                self._start(i, self.env.now)
+
+    def producing(self, i: int) -> bool:
+        return self._down[i] == 0 and self._starved[i] == 0
+
+    def _stop(self, i: int) -> None:
+        if self.operating is not None:
+            self.operating[i] = False
+        if self._lost is not None:
+            self._lost.open(i, self.env.now)
+        if self.on_output is not None:
+            self.on_output(i, False)
+
+    def _start(self, i: int, now: float) -> None:
+        if self.operating is not None:
+            self.operating[i] = True
+            self.physics.resume(i, now)
+        if self._lost is not None:
+            self._lost.close(i, now)
+        if self.on_output is not None:
+            self.on_output(i, True)
 
     def is_down(self, i: int) -> bool:
         return self._down[i] > 0
@@ -275,29 +321,25 @@ class Fleet:
         return {quantity: 0.0}
 
     # -- outputs ----------------------------------------------------------------
+    def lost_h(self, until_h: float) -> float:
+        """Asset-hours not producing in [0, until_h]: down, or starved by an asset feeding it."""
+        if self._lost is None:
+            return self.downtime_h + self.open_downtime_h(until_h)
+        return self._lost.total_h(until_h)
+
+    def producing_fraction(self, times_h: np.ndarray) -> np.ndarray:
+        """Like `available_fraction`, for the fraction of the group producing."""
+        if self._lost is None:
+            return self.available_fraction(times_h)
+        return _mean_fraction_up(*self._lost.intervals(), times_h, self.n)
+
     def available_fraction(self, times_h: np.ndarray) -> np.ndarray:
         """Fraction of the fleet up, averaged over each interval (t[k-1], t[k]]; at t[0] the instant value."""
-        down = self.cumulative_downtime_h(times_h)
-        span = np.diff(times_h, prepend=times_h[:1])
-        mean_down = np.diff(down, prepend=down[:1]) / np.where(span > 0, span, 1.0)
-        starts, ends = self._intervals()
-        instant = int(np.count_nonzero((starts <= times_h[0]) & (times_h[0] < ends))) if times_h.size else 0
-        mean_down[:1] = instant
-        return 1.0 - mean_down / self.n
+        return _mean_fraction_up(*self._intervals(), times_h, self.n)
 
     def cumulative_downtime_h(self, times_h: np.ndarray) -> np.ndarray:
         """Asset-hours down in [0, t] for each t: Σ over down intervals of their overlap with [0, t]."""
-        starts, ends = self._intervals()
-        if not starts.size:
-            return np.zeros_like(times_h, dtype=float)
-        starts, ends = np.sort(starts), np.sort(np.minimum(ends, 1e300))
-
-        def elapsed_since(points):  # Σ_{p < t} (t - p)
-            k = np.searchsorted(points, times_h, "right")
-            head = np.concatenate([[0.0], np.cumsum(points)])
-            return times_h * k - head[k]
-
-        return elapsed_since(starts) - elapsed_since(ends)
+        return _cumulative_h(*self._intervals(), times_h)
 
     def _intervals(self) -> tuple[np.ndarray, np.ndarray]:
         """Starts and ends of the down intervals so far, open ones running to +inf."""
@@ -307,3 +349,55 @@ class Fleet:
 
     def open_downtime_h(self, until_h: float) -> float:
         return sum(until_h - self._down_since[i] for i in range(self.n) if self._down[i] > 0)
+
+
+class _Intervals:
+    """Per-asset intervals of some state (not producing), open ones included, kept as columns."""
+
+    def __init__(self, n: int):
+        self.since = [0.0] * n
+        self.is_open = [False] * n
+        self.starts, self.ends = array("d"), array("d")
+        self.closed_h = 0.0
+
+    def open(self, i: int, t: float) -> None:
+        self.since[i], self.is_open[i] = t, True
+
+    def close(self, i: int, t: float) -> None:
+        self.is_open[i] = False
+        self.closed_h += t - self.since[i]
+        self.starts.append(self.since[i])
+        self.ends.append(t)
+
+    def total_h(self, until_h: float) -> float:
+        return self.closed_h + sum(until_h - t for t, o in zip(self.since, self.is_open) if o)
+
+    def intervals(self) -> tuple[np.ndarray, np.ndarray]:
+        still = [t for t, o in zip(self.since, self.is_open) if o]
+        return (np.concatenate([np.asarray(self.starts, float), still]),
+                np.concatenate([np.asarray(self.ends, float), np.full(len(still), np.inf)]))
+
+
+def _cumulative_h(starts: np.ndarray, ends: np.ndarray, times_h: np.ndarray) -> np.ndarray:
+    """Σ over intervals of their overlap with [0, t], for each t."""
+    if not starts.size:
+        return np.zeros_like(times_h, dtype=float)
+    starts, ends = np.sort(starts), np.sort(np.minimum(ends, 1e300))
+
+    def elapsed_since(points):  # Σ_{p < t} (t - p)
+        k = np.searchsorted(points, times_h, "right")
+        head = np.concatenate([[0.0], np.cumsum(points)])
+        return times_h * k - head[k]
+
+    return elapsed_since(starts) - elapsed_since(ends)
+
+
+def _mean_fraction_up(starts: np.ndarray, ends: np.ndarray, times_h: np.ndarray, n: int) -> np.ndarray:
+    """1 - the mean number of assets inside an interval over each (t[k-1], t[k]], divided by n; at t[0] the
+    instant value."""
+    out = _cumulative_h(starts, ends, times_h)
+    span = np.diff(times_h, prepend=times_h[:1])
+    mean_out = np.diff(out, prepend=out[:1]) / np.where(span > 0, span, 1.0)
+    instant = int(np.count_nonzero((starts <= times_h[0]) & (times_h[0] < ends))) if times_h.size else 0
+    mean_out[:1] = instant
+    return 1.0 - mean_out / n

@@ -205,7 +205,14 @@ class FleetPhysics:
     def _row_after(self, t_h: float) -> int:
         return min(max(int(math.ceil(t_h / self.dt_h - 1e-9)) - self.row0, 0), self.W)
 
-    def _repredict(self, asset: int, t_h: float, values: dict[str, float]) -> None:
+    def hold(self, asset: int, t_h: float) -> None:
+        """An asset that stops carrying load at t_h (starved by an upstream outage): its state holds from
+        the next interval on, not only from the next window."""
+        r = self._row_after(t_h)
+        if r < self.W and self.valid[r, asset]:
+            self._repredict(asset, t_h, {}, running=False)
+
+    def _repredict(self, asset: int, t_h: float, values: dict[str, float], running: bool = True) -> None:
         r = self._row_after(t_h)
         start = {f: self.boundary[f][r].copy() for f in STATE_FIELDS}
         for f, v in values.items():
@@ -215,12 +222,12 @@ class FleetPhysics:
             for f in STATE_FIELDS:
                 self.boundary[f][r] = start[f]
             return
-        self.valid[r:, asset] = self.row0 + np.arange(r, self.W) < self.horizon_rows
+        self.valid[r:, asset] = (self.row0 + np.arange(r, self.W) < self.horizon_rows) & running
         self._predict(r, start, asset)
         only = np.zeros(self.n, bool)
         only[asset] = True
         self._schedule_crossings(r, only)
-        self._sensor_window(r, only, count_volume=False, back_in_service=True)
+        self._sensor_window(r, only, count_volume=False, back_in_service=running)
 
     def _at(self, t_h: float, fn, *args) -> None:
         delay = max(t_h - self.env.now, 0.0)

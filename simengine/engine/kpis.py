@@ -1,6 +1,7 @@
 """The catalogue of a replica's key performance indicators: name, unit, kind and range.
 
-`simulation.Replica.kpis` reports exactly these, in this order; the summary
+`simulation.Replica.kpis` reports exactly these, in this order (a plant's
+scenario adds each group's, named ``<group>.<kpi>``: `kpi_catalogue`); the summary
 picks each KPI's confidence interval from its kind and range (a count of
 events per replica, a fraction in [0, 1], a continuous quantity), never
 from its name.
@@ -15,7 +16,8 @@ from simengine.results.summary import KpiSpec
 _COUNT, _HOURS, _EUR = "count", "h", "EUR"
 
 KPIS: dict[str, KpiSpec] = {
-    "availability": KpiSpec("fraction", "1", 0.0, 1.0, "fleet time up / fleet time"),
+    "availability": KpiSpec("fraction", "1", 0.0, 1.0, "time producing / time, weighted by capacity "
+                                                       "(one fleet: fleet time up / fleet time)"),
     "failures": KpiSpec("count", _COUNT, doc="failures of any mode"),
     "structural_failures": KpiSpec("count", _COUNT, doc="physics failures (crack, damage, wear limit)"),
     "failures_prevented": KpiSpec("count", _COUNT,
@@ -40,11 +42,29 @@ KPIS: dict[str, KpiSpec] = {
     "sensor_reduction_factor": KpiSpec("continuous", "1", doc="raw samples / messages sent"),
 }
 
+GROUP_KPIS: dict[str, KpiSpec] = {
+    "availability": KpiSpec("fraction", "1", 0.0, 1.0, "the group's asset time up / asset time"),
+    "producing": KpiSpec("fraction", "1", 0.0, 1.0, "asset time up and fed by every asset upstream / asset time"),
+    "failures": KpiSpec("count", _COUNT, doc="failures of any mode"),
+    "downtime_h": KpiSpec("continuous", _HOURS, doc="asset-hours down"),
+    "lost_h": KpiSpec("continuous", _HOURS, doc="asset-hours not producing: down, or starved upstream"),
+    "maintenance_cost_eur": KpiSpec("continuous", _EUR, doc="inspections and repairs (crew labour and parts are "
+                                                            "the plant's)"),
+    "failure_cost_eur": KpiSpec("continuous", _EUR),
+    "downtime_cost_eur": KpiSpec("continuous", _EUR, doc="lost_h at the group's downtime_eur_per_h"),
+}
+
 UNITS: dict[str, str] = {name: spec.unit for name, spec in KPIS.items()}
 
 
-def out_of_range(kpis: dict[str, float]) -> list[str]:
+def kpi_catalogue(scenario) -> dict[str, KpiSpec]:
+    """The KPIs a replica of `scenario` reports: the plant's, then each group's as <group>.<kpi>."""
+    groups = getattr(scenario, "groups", None) or {}
+    return {**KPIS, **{f"{g}.{name}": spec for g in groups for name, spec in GROUP_KPIS.items()}}
+
+
+def out_of_range(kpis: dict[str, float], catalogue: dict[str, KpiSpec] = KPIS) -> list[str]:
     """Each KPI whose value lies outside its declared range (NaN means 'none' and passes)."""
-    return [f"{name} = {value!r} outside [{KPIS[name].low}, {KPIS[name].high}]"
+    return [f"{name} = {value!r} outside [{catalogue[name].low}, {catalogue[name].high}]"
             for name, value in kpis.items()
-            if name in KPIS and not math.isnan(value) and not KPIS[name].low <= value <= KPIS[name].high]
+            if name in catalogue and not math.isnan(value) and not catalogue[name].low <= value <= catalogue[name].high]
