@@ -150,3 +150,13 @@ def test_a_cycle_is_named_asset_by_asset():
         plant(dependencies=[{"upstream": "substation", "downstream": "cranes"},
                             {"upstream": "cranes[1]", "downstream": "substation"}])
     assert err.value.problems[0].value == "substation[0] -> cranes[1] -> substation[0]"
+
+
+def test_the_run_file_holds_the_plant_graph(tmp_path):
+    import simengine
+    from simengine.plant.graph import plant_graph
+    from simengine.plant.store import read_graph
+
+    run = simengine.run(plant(), replicas=1, seed=1, out_dir=tmp_path, plots=False)
+    assert read_graph(run.path) == plant_graph(plant())
+    assert read_graph(run.path).edges == ((2, 0), (2, 1))
