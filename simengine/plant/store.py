@@ -1,8 +1,8 @@
 """The plant graph in a run's HDF5 file: the group ``/plant`` beside the results it produced.
 
-``/plant/groups/`` holds one column per group attribute (``name`` is the
-dimension scale ``group``, so ``xarray.open_dataset(path, group="plant/groups",
-engine="h5netcdf")`` reads it as a table): name, kind, label, count, offset,
+``/plant/groups/`` holds one column per group attribute (``name`` is a
+dimension scale, so ``xarray.open_dataset(path, group="plant/groups",
+engine="h5netcdf")`` reads a table indexed by group name): name, kind, label, count, offset,
 capacity and, where the scenario is known, downtime_eur_per_h (the cost of an
 asset-hour not producing, EUR/h). ``/plant/edges`` is an (n, 2) integer array
 of (upstream asset, downstream asset) in plant numbering: the first asset feeds
@@ -49,7 +49,7 @@ def write_graph(f: h5py.File | h5py.Group, graph: PlantGraph, scenario=None) -> 
         plant.attrs["scenario"] = scenario.name
     groups = plant.create_group("groups", track_order=True)
     name = groups.create_dataset("name", data=np.array([g.name for g in graph.groups], dtype=object), dtype=_STR)
-    name.make_scale("group")
+    name.make_scale("name")
     columns = {
         "kind": (np.array([g.kind for g in graph.groups], dtype=object), _STR, None),
         "label": (np.array([g.label for g in graph.groups], dtype=object), _STR, None),
