@@ -413,7 +413,15 @@ def cmd_single_run(args: argparse.Namespace) -> int:
             return 143 if isinstance(err.signal, Terminated) else 130
     from simengine.results import format_table
 
-    print(format_table(result.summary))
+    if scenario.groups:
+        from simengine.plant.report import format_groups, split_summary
+
+        plant, by_group = split_summary(result.summary, list(scenario.groups))
+        print(format_table(plant))
+        print(f"\nby group (mean ±95 % CI half-width; {settings.replicas} replicas):")
+        print(format_groups(by_group))
+    else:
+        print(format_table(result.summary))
     print(f"results: {result.path}")
     if settings.plots:
         for png in sorted(result.path.parent.glob("*.png")):

@@ -160,3 +160,27 @@ def test_the_run_file_holds_the_plant_graph(tmp_path):
     run = simengine.run(plant(), replicas=1, seed=1, out_dir=tmp_path, plots=False)
     assert read_graph(run.path) == plant_graph(plant())
     assert read_graph(run.path).edges == ((2, 0), (2, 1))
+
+
+def test_simengine_run_prints_the_plant_then_a_row_per_group(tmp_path, capsys):
+    from simengine.cli import main
+
+    code = main(["run", "scenario=port", "horizon_years=0.25", "replicas=2", "plots=false", f"out_dir={tmp_path}"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    plant_table, group_table = out.split("by group")
+    assert "availability" in plant_table and "quay_cranes." not in plant_table
+    rows = {line.split()[0]: line for line in group_table.splitlines()[3:] if line.strip()
+            and not line.startswith("results")}
+    assert set(rows) == {"quay_cranes", "yard_cranes", "substation", "feeders"}
+
+
+def test_the_group_table_rounds_the_mean_to_its_interval():
+    from simengine.plant.report import format_groups, split_summary
+
+    stats = {"mean": 0.99751, "ci95_low": 0.99699, "ci95_high": 0.99803}
+    plant, groups = split_summary({"availability": stats, "yard.availability": stats, "yard.lost_h":
+                                   {"mean": 1572.4, "ci95_low": 1242.0, "ci95_high": 1902.0}}, ["yard"])
+    assert list(plant) == ["availability"]
+    row = format_groups(groups).splitlines()[2]
+    assert "0.99751 ±0.00052" in row and "1570 ±330" in row
