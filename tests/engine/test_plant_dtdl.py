@@ -73,6 +73,9 @@ def test_the_graph_round_trips_through_a_run_file(tmp_path):
         assert [g["name"] for g in stored["groups"]] == ["substation", "cranes"]
         assert list(f["plant/groups/downtime_eur_per_h"][()]) == [50.0, 10.0]  # its own; the scenario's costs
         assert list(f["plant/groups/label"].asstr()[()]) == ["substation", "sts_crane"]
+    xr = pytest.importorskip("xarray")
+    with xr.open_dataset(path, group="plant/groups", engine="h5netcdf", phony_dims="sort") as table:
+        assert table["count"].sel(name="cranes").item() == 3 and table["offset"].sel(name="cranes").item() == 1
 
 
 def test_a_file_without_a_plant_has_no_graph_and_a_one_fleet_scenario_is_one_group(tmp_path):
