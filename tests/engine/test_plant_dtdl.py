@@ -289,6 +289,10 @@ def test_a_one_fleet_scenario_exports_its_sensor_channels_and_units_dtdl_knows(t
     assert freq["@type"] == ["Telemetry", "Frequency"] and freq["unit"] == "hertz"
     assert [t["$dtId"] for t in sections["Twins"]] == ["plant", "fleet-0", "fleet-1"]
     assert all(r["$relationshipName"] == "contains" for r in sections["Relationships"])
+    # a graph without its scenario (a run whose stored scenario this simengine no longer reads): no Telemetry
+    bare = plant_export(plant_graph(scenario(ONE_FLEET)))
+    assert dtdl_problems(bare.interfaces, bare.twins, bare.relationships) == []
+    assert [c for i in bare.interfaces for c in i["contents"] if _types(c)[0] == "Telemetry"] == []
 
 
 def broken_copies(models, twins, rels):
