@@ -186,9 +186,8 @@ def _run_to_folder(scenario, replicas, seed, pool, out_dir, adopt, config, plots
                 if getattr(pool, "stats", None) is not None:  # a profiled pool that ran replicas
                     _write_profile(pool, staging, scenario, replicas)
                 write_pieces(staging / "run.h5", config=config, seed=seed, pieces=pieces(staging),
-                             specs=kpi_catalogue(scenario))
+                             specs=kpi_catalogue(scenario), extra=lambda f: _write_plant(f, scenario))
                 on_chunk()
-            _write_plant(staging / "run.h5", scenario)  # again after a resume: it replaces its own
             data = read_run(staging / "run.h5", max_replicas=PLOT_REPLICAS if plots else 1)
             if plots:
                 plot_run(data, staging)
@@ -203,15 +202,12 @@ def _run_to_folder(scenario, replicas, seed, pool, out_dir, adopt, config, plots
     return Run(scenario, seed, kept, folder / "run.h5", data.kpis, profile)
 
 
-def _write_plant(path: Path, scenario: ScenarioConfig) -> None:
+def _write_plant(f, scenario: ScenarioConfig) -> None:
     """The asset graph beside the results (/plant), for readers and the DTDL export."""
-    import h5py
-
     from simengine.plant.graph import plant_graph
     from simengine.plant.store import write_graph
 
-    with h5py.File(path, "a") as f:
-        write_graph(f, plant_graph(scenario), scenario)
+    write_graph(f, plant_graph(scenario), scenario)
 
 
 def _write_profile(pool, staging: Path, scenario: ScenarioConfig, replicas: int) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -108,12 +109,14 @@ def write_run(
 
 
 def write_pieces(path: Path, *, config: dict, seed: int, pieces: list[Path],
-                 specs: dict[str, KpiSpec] | None = None) -> Path:
+                 specs: dict[str, KpiSpec] | None = None, extra: Callable[[h5py.File], None] | None = None) -> Path:
     """Merge piece files (:func:`write_piece`) into one run file at ``path``, as :func:`write_run` would
-    write their replicas; atomically. One piece is in memory at a time; the pieces are ordered by replica."""
+    write their replicas; atomically. One piece is in memory at a time; the pieces are ordered by replica.
+    ``extra(f)`` adds what else belongs in the file (the plant graph) inside the same atomic write."""
     index = ChunkIndex.of([read_piece(p, heads_only=True) for p in pieces])
     order = index.order
-    return _write(Path(path), config, seed, index, lambda i: read_piece(pieces[order[i]]), None, None, None, specs)
+    return _write(Path(path), config, seed, index, lambda i: read_piece(pieces[order[i]]), None, None, None, specs,
+                  extra)
 
 
 @contextmanager
@@ -123,7 +126,8 @@ def _atomic_h5(path: Path):
         yield f
 
 
-def _write(path: Path, config: dict, seed: int, index: ChunkIndex, load, units, tables, summary_kpis, specs) -> Path:
+def _write(path: Path, config: dict, seed: int, index: ChunkIndex, load, units, tables, summary_kpis, specs,
+           extra=None) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     with _atomic_h5(path) as f:
         _write_root(f, seed, index.n)
@@ -140,6 +144,8 @@ def _write(path: Path, config: dict, seed: int, index: ChunkIndex, load, units, 
             series.add(chunk)
         for name, table in (tables or {}).items():
             _write_table(f.create_group(name, track_order=True), table)
+        if extra is not None:
+            extra(f)
     return path
 
 
