@@ -23,7 +23,7 @@ $(STAMP): pyproject.toml tests/plc/peers/package-lock.json
 		rm -rf $(VENV) && $(PYTHON) -m venv $(VENV) && $(BIN)/python -m pip install --quiet --upgrade pip; \
 	fi
 	$(BIN)/python -m pip install --quiet -e ".[test,bench]"
-	@# node-opcua: an independent OPC UA peer for the interoperability tests (they skip without npm)
+	@# node-opcua and Microsoft's DTDL parser: independent peers for the tests (they skip without npm)
 	if command -v npm >/dev/null; then npm ci --prefix tests/plc/peers --silent --no-audit --no-fund; \
 	else echo "npm not found: the node-opcua peer tests will be skipped"; fi
 	rm -f $(VENV)/.installed*
