@@ -43,7 +43,7 @@ BAD = [
     (["replicas=0"], ["replicas = 0: must be >= 1"]),
     (["scenario=wind_farm", "fleet.kind=sts_crane"], ["fleet.kind = 'sts_crane': a sts_crane needs fleet.duty.kind=lifts, not wind"]),
     (["crews.count=-1"], ["crews.count = -1: must be >= 1"]),
-    (["fleet.duty.lifts.lifts_per_h=-3"], ["fleet.duty.lifts.lifts_per_h = -3: must be > 0"]),
+    (["fleet.duty.lifts_per_h=-3"], ["fleet.duty.lifts_per_h = -3: must be > 0"]),
     (["replicas=many"], ["replicas = 'many': expected an integer"]),
     (["fleet.count=2.5"], ["fleet.count = 2.5: expected an integer"]),
     (["~fleet.physics_failures.0.limit"] if False else ["fleet.physics_failures=[{name: x, quantity: crack_m}]"],
@@ -54,7 +54,7 @@ BAD = [
     (["fleet.sensors.0.sample_rate_hz=1e-5"], ["fleet.sensors[0].sample_rate_hz = 1e-05: must give at least one sample per sync interval"]),
     (["horizon_years=inf"], ["horizon_years = inf: must be <= 1000"]),
     (["sync_interval_h=5"], ["sync_interval_h = 5.0: must divide 24 h"]),
-    (["fleet.duty.kind=none"], ["fleet.duty.kind = 'none': physics failures and sensors need a duty"]),
+    (["fleet.duty={kind: none}"], ["fleet.duty.kind = 'none': physics failures and sensors need a duty"]),
     (["crews.count=0", "seed=-1", "fleet.sensors.0.noise_sd=-1"],
      ["3 problems", "seed = -1: must be >= 0", "crews.count = 0: must be >= 1", "fleet.sensors[0].noise_sd = -1: must be >= 0"]),
 ]

@@ -49,8 +49,7 @@ def heating_load(load: np.ndarray, counter: np.ndarray | None, dt: np.ndarray, g
 
 def steady_load_s(fleet) -> float:
     """The shortest time (s) a fleet's load holds still, as its kind says (a crane's: half a lift cycle)."""
-    kind = kind_of(fleet)
-    return kind.steady_load_s(kind.settings(fleet.duty))
+    return kind_of(fleet).steady_load_s(fleet.duty.settings)
 
 
 def counter_ratio(rate: np.ndarray, load: np.ndarray, dt: np.ndarray, plain: np.ndarray) -> float:

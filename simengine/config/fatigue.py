@@ -13,8 +13,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from simengine.config.scenario import LiftDutyConfig, Scatter
+from simengine.config.scenario import Scatter
 from simengine.config.validate import spec
+from simengine.kinds.crane import LiftDutyConfig
 from simengine.units import HOURS_PER_YEAR
 
 

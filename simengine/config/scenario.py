@@ -10,10 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from simengine.config.validate import ConfigError, spec
-from simengine.kinds.crane import LiftDutyConfig
+from simengine.config.validate import spec, tagged
 from simengine.kinds.quantities import ABSOLUTE_ZERO_C, OBSERVABLES, PHYSICS_QUANTITIES
-from simengine.kinds.wind import WindDutyConfig
 from simengine.units import HOURS_PER_YEAR
 
 
@@ -130,28 +128,33 @@ class SensorConfig:
     alarm: AlarmConfig | None = spec(None)
 
 
+def duty_settings_type(kind: str) -> type | None:
+    """The schema of asset kind `kind`'s duty settings, None if it takes none; ConfigError if no kind is named so."""
+    from simengine.kinds.registry import resolve
+
+    return resolve(kind).settings_type
+
+
 @dataclass(frozen=True)
 class DutyConfig:
-    """The asset kind (`simengine.kinds`) and the settings of its duty: the loads over time."""
+    """The asset kind (`simengine.kinds`) and, beside it, the settings of its duty: the loads over time.
 
-    kind: str = spec("lifts", doc="asset kind: crane (or lifts), wind, none, an entry point of group "
+    A tagged union, ``{kind: wind, mean_wind_m_s: 9}``: `kind` names the kind and the other keys
+    are its settings, built into the kind's `settings_type` (`settings`; None for a kind without).
+    """
+
+    kind: str = spec("lifts", doc="asset kind: crane (or lifts), wind, conveyor, none, an entry point of group "
                                   "simengine.asset_kinds, or package.module:Name")
-    lifts: LiftDutyConfig = spec(default_factory=LiftDutyConfig, doc="the crane's duty")
-    wind: WindDutyConfig = spec(default_factory=WindDutyConfig, doc="the wind turbine's duty")
-    settings: dict[str, Any] = spec(default_factory=dict, doc="another kind's duty settings, checked by the kind")
+    settings: Any = tagged("kind", duty_settings_type, former=("lifts", "wind", "settings"),
+                           doc="the kind's duty settings")
 
-    def check(self):
-        from simengine.kinds.registry import resolve
-
-        try:
-            kind = resolve(self.kind)
-            if self.settings and kind.settings_field != "settings":
-                where = f"from fleet.duty.{kind.settings_field}" if kind.settings_type else "none"
-                return [("settings", self.settings, f"asset kind {kind.name} takes its settings {where}")]
-            kind.settings(self)
-        except ConfigError as err:  # its paths are the scenario's; a check's are relative to fleet.duty
-            return [(p.field.removeprefix("fleet.duty."), p.value, p.rule) for p in err.problems]
-        return []
+    def __post_init__(self):
+        schema = duty_settings_type(self.kind)
+        if self.settings is None and schema is not None:  # built in code: the kind's defaults
+            object.__setattr__(self, "settings", schema())
+        elif not (isinstance(self.settings, schema) if schema is not None else self.settings is None):
+            want = schema.__name__ if schema is not None else "none"
+            raise ValueError(f"asset kind {self.kind} takes settings {want}, not {type(self.settings).__name__}")
 
 
 @dataclass(frozen=True)

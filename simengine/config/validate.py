@@ -19,6 +19,11 @@ listing every problem in document order. Conversion rules:
 - Cross-field rules: an optional ``check(self)`` returning ``(relative_field,
   value, rule)`` triples, run only once every field passed; a ``ValueError``
   from ``__post_init__`` is reported as a problem too.
+- Tagged unions: a schema with a :func:`tagged` field reads one flat mapping, its tag
+  and the keys beside it (``{kind: wind, mean_wind_m_s: 9}``). The tag's value picks the
+  variant's schema through a resolver function, so variants a plugin defines work as
+  well as built-in ones; the keys beside the tag build it, at the mapping's own path
+  (``fleet.duty.mean_wind_m_s``), into the tagged field. :func:`to_dict` writes it flat again.
 """
 from __future__ import annotations
 
@@ -29,7 +34,7 @@ import math
 import operator
 import types
 import typing
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal, TypeVar, Union
 
 T = TypeVar("T")
@@ -80,6 +85,31 @@ def spec(default: Any = MISSING, *, default_factory: Any = MISSING, ge=None, gt=
     return dataclasses.field(metadata=meta, **kwargs)
 
 
+@dataclasses.dataclass(frozen=True)
+class Variants:
+    """How a tagged union finds its variant: the `tag` field beside it, and the `schema` of a tag's value.
+
+    ``schema(value)`` is a dataclass, or None for a variant without settings (then the tag
+    stands alone); it raises ConfigError for a value that names no variant (its problems are
+    reported at the tag's path). `former`: keys that once held the variant's settings, each
+    refused with where its settings go now.
+    """
+
+    tag: str
+    schema: Callable[[Any], type | None]
+    former: tuple[str, ...] = ()
+
+
+def tagged(tag: str, schema: Callable[[Any], type | None], *, former: Sequence[str] = (), doc: str = "") -> Any:
+    """A dataclass field holding a tagged union's variant, built from the keys beside the field `tag`.
+
+    The field itself is never a key: ``{kind: wind, mean_wind_m_s: 9}`` builds the variant
+    ``schema("wind")`` from ``{mean_wind_m_s: 9}``. Its default is None: a schema built in code
+    fills it in ``__post_init__`` if it wants the variant's defaults. See `Variants`.
+    """
+    return dataclasses.field(default=None, metadata={"doc": doc, "variants": Variants(tag, schema, tuple(former))})
+
+
 def build(cls: type[T], data: Mapping, *, path: str = "") -> T:
     """Convert plain data into the dataclass `cls`; raise ConfigError listing every problem."""
     problems: list[Problem] = []
@@ -90,8 +120,16 @@ def build(cls: type[T], data: Mapping, *, path: str = "") -> T:
 
 
 def to_dict(obj: Any) -> dict:
-    """The plain data that builds `obj` again: dicts, lists and scalars only."""
-    return {f.name: _plain(getattr(obj, f.name)) for f in dataclasses.fields(obj) if f.init}
+    """The plain data that builds `obj` again: dicts, lists and scalars only (a tagged union's variant flat,
+    beside its tag)."""
+    out = {}
+    for f in (f for f in dataclasses.fields(obj) if f.init):
+        value = getattr(obj, f.name)
+        if "variants" in f.metadata:
+            out.update(to_dict(value) if value is not None else {})
+        else:
+            out[f.name] = _plain(value)
+    return out
 
 
 def describe(cls: type) -> str:
@@ -112,20 +150,39 @@ def _join(path: str, name: str) -> str:
     return path + name if name.startswith("[") else f"{path}.{name}"
 
 
+def _default(f: dataclasses.Field) -> Any:
+    return f.default if f.default is not dataclasses.MISSING else f.default_factory()
+
+
 def _has_default(f: dataclasses.Field) -> bool:
     return f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING
 
 
-def _build(cls: type, data: Any, path: str, problems: list[Problem]) -> Any:
+@functools.cache
+def _tagged_field(cls: type) -> tuple[str, Variants] | None:
+    """The field of `cls` that holds a tagged union's variant, and how to find it; None if none does."""
+    found = [(f.name, f.metadata["variants"]) for f in dataclasses.fields(cls) if "variants" in f.metadata]
+    if len(found) > 1:
+        raise TypeError(f"{cls.__name__}: one tagged field per schema, not {', '.join(n for n, _ in found)}")
+    return found[0] if found else None
+
+
+def _build(cls: type, data: Any, path: str, problems: list[Problem], unknown=None) -> Any:
+    """`unknown(key, raw)`: the problem of a key that is no field (default: the known fields, the closest)."""
     if not isinstance(data, Mapping):
         problems.append(Problem(path or "<root>", data, "expected a mapping"))
         return MISSING
-    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
-    hints, before, values = _hints(cls), len(problems), {}
+    union = _tagged_field(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.init and not (union and f.name == union[0])}
+    hints, before, values, beside = _hints(cls), len(problems), {}, {}
     for key, raw in data.items():
         if key in fields:
             meta = fields[key].metadata
             values[key] = _convert(hints[key], raw, _join(path, key), problems, meta)
+        elif union:  # the variant's, or nobody's: only its schema can tell
+            beside[key] = raw
+        elif unknown:
+            problems.append(unknown(key, raw))
         else:
             problems.append(Problem(_join(path, str(key)), raw, _unknown_rule(str(key), fields)))
     for name, f in fields.items():
@@ -135,7 +192,44 @@ def _build(cls: type, data: Any, path: str, problems: list[Problem]) -> Any:
             values[name] = _build(hints[name], {}, _join(path, name), problems)
         else:
             problems.append(Problem(_join(path, name), MISSING, "required field is missing"))
+    if union:
+        name, variants = union
+        tag_field = fields[variants.tag]
+        tag = values.get(variants.tag, _default(tag_field) if _has_default(tag_field) else MISSING)
+        if tag is not MISSING:  # a tag that failed picks no variant: the keys beside it wait
+            values[name] = _variant(variants, tag, beside, path, problems)
     return MISSING if len(problems) > before else _construct(cls, values, data, path, problems)
+
+
+def _variant(variants: Variants, tag: Any, data: Mapping, path: str, problems: list[Problem]) -> Any:
+    """The variant that the tag's value `tag` picks, built from the keys beside the tag, `data`."""
+    tag_path = _join(path, variants.tag)
+    try:
+        schema = variants.schema(tag)
+    except ConfigError as err:  # the resolver's paths are its own; the tag is where the user wrote it
+        problems.extend(Problem(tag_path, p.value, p.rule) for p in err.problems)
+        return MISSING
+    names = [f.name for f in dataclasses.fields(schema) if f.init] if schema is not None else []
+
+    def unknown(key, raw):
+        if key in variants.former:
+            return Problem(_join(path, str(key)), raw, _moved_rule(variants.tag, tag, path, raw, names))
+        rule = _unknown_rule(str(key), [variants.tag, *names], f"unknown field for {variants.tag} {tag}")
+        return Problem(_join(path, str(key)), raw, rule)
+    if schema is None:
+        problems.extend(unknown(key, raw) for key, raw in data.items())
+        return None
+    return _build(schema, data, path, problems, unknown)
+
+
+def _moved_rule(tag: str, value: Any, path: str, raw: Any, names: Sequence[str]) -> str:
+    """Where the settings of an old nested section (``duty: {kind: wind, wind: {...}}``) go now."""
+    if not names:
+        return f"{tag} {value} takes no settings: only {_join(path, tag)}"
+    keys = [k for k in raw if k in names] if isinstance(raw, Mapping) else []
+    shown = keys or list(names)
+    where = ", ".join(_join(path, str(k)) for k in shown[:3]) + (", ..." if len(shown) > 3 else "")
+    return f"the settings of {tag} {value} sit beside {tag} now: {where}"
 
 
 def _construct(cls: type, values: dict, data: Mapping, path: str, problems: list[Problem]) -> Any:
@@ -160,8 +254,8 @@ def choice_rule(value: Any, options: Sequence) -> str:
     return _choice_rule(value, options)
 
 
-def _unknown_rule(key: str, fields: Sequence[str] | Mapping) -> str:
-    rule = "unknown field; known fields: " + ", ".join(fields)
+def _unknown_rule(key: str, fields: Sequence[str] | Mapping, what: str = "unknown field") -> str:
+    rule = f"{what}; known fields: " + ", ".join(fields)
     close = difflib.get_close_matches(key, list(fields), n=1)
     return rule + (f"; did you mean {close[0]!r}?" if close else "")
 
@@ -305,6 +399,11 @@ def _describe_lines(cls: type, indent: str) -> list[str]:
     lines = []
     for f in (f for f in dataclasses.fields(cls) if f.init):
         tp, meta = _hints(cls)[f.name], f.metadata
+        if "variants" in meta:
+            tag = meta["variants"].tag
+            doc = f"  # {meta['doc']}" if meta["doc"] else ""
+            lines.append(f"{indent}<the settings of its {tag}, beside {tag}>{doc}")
+            continue
         nested = dataclasses.is_dataclass(tp)
         if f.default is not dataclasses.MISSING:
             default = f" = {f.default!r}"

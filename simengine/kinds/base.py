@@ -85,10 +85,8 @@ class AssetKind(Protocol):
     labels: tuple[str, ...]
     """Values of the free label ``fleet.kind`` that mean this kind (a scenario with one needs this kind)."""
     settings_type: type | None
-    """The dataclass schema of its duty settings (built with `simengine.config.build`), or None."""
-    settings_field: str
-    """The field of ``fleet.duty`` that holds its settings: ``settings`` (plain data it builds), or the
-    built-ins' own sections, ``lifts`` and ``wind``."""
+    """The dataclass schema of its duty settings, or None: the keys beside ``kind`` in ``fleet.duty``
+    (``{kind: wind, mean_wind_m_s: 9}``) build it, with `simengine.config.build`, into ``fleet.duty.settings``."""
     quantities: tuple[str, ...]
     """What its sensors can observe: names in `simengine.kinds.quantities.CATALOGUE`."""
     sea_state: bool
@@ -99,7 +97,7 @@ class AssetKind(Protocol):
     """Parameters the calibration can fit for it (empty: it cannot be calibrated)."""
 
     def settings(self, duty: DutyConfig) -> Any:
-        """Its typed duty settings from ``fleet.duty``; raises ConfigError naming the fields that are wrong."""
+        """Its typed duty settings: ``duty.settings``, already built and checked (`StructuralKind` has this)."""
         ...
 
     def build_duty(self, fleet: FleetConfig, horizon_h: float, rng: np.random.Generator) -> Duty | None:

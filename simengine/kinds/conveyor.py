@@ -1,7 +1,7 @@
 """The belt conveyor of a bulk production line: shifts of running, a fluctuating material load, drive
 pulley bearings that fatigue (ISO 281) and a belt cover that wears.
 
-Its duty settings are ``fleet.duty.settings`` (`ConveyorDutyConfig`); the duty itself,
+Its duty settings sit beside ``fleet.duty.kind`` (`ConveyorDutyConfig`); the duty itself,
 `simengine.kinds.conveyor_duty.ConveyorDuty`, is imported when a duty is built.
 
 What the engine's physics state means for a conveyor:
@@ -99,7 +99,6 @@ class ConveyorKind(StructuralKind):
     name = "conveyor"
     labels = ("belt_conveyor",)
     settings_type = ConveyorDutyConfig
-    settings_field = "settings"
     quantities = ("vibration_rms", "temperature_C", "load_factor", "damage", "wear")
     plc_counters = (PlcCounter("load_time_s", "s", "the drive's energy meter in rated-power seconds: drive power "
                                                    "over rated power, integrated over time"),)
@@ -108,7 +107,7 @@ class ConveyorKind(StructuralKind):
     def build_duty(self, fleet, horizon_h: float, rng):
         from simengine.kinds.conveyor_duty import ConveyorDuty
 
-        return ConveyorDuty(self.settings(fleet.duty), fleet.count, horizon_h, rng)
+        return ConveyorDuty(fleet.duty.settings, fleet.count, horizon_h, rng)
 
     def heat_at_rated_load_W(self, settings: ConveyorDutyConfig) -> float:
         """Drive losses at rated power (W); the duty's heat is this times the load factor."""

@@ -1,6 +1,6 @@
 """The ship-to-shore crane: container lifts load a welded boom joint and heat the hoist motor.
 
-Its duty settings are ``fleet.duty.lifts`` (`LiftDutyConfig`); the duty itself,
+Its duty settings sit beside ``fleet.duty.kind`` (`LiftDutyConfig`); the duty itself,
 `simengine.kinds.lift_duty.LiftDuty`, is imported when a duty is built, and its lift
 cycle within the hour (`simengine.kinds.lift_cycle`) when the virtual PLC plays it.
 Units: t for loads, MPa for stress, J and W for heat, °C for temperature.
@@ -60,7 +60,6 @@ class CraneKind(StructuralKind):
     aliases = ("lifts",)
     labels = ("sts_crane",)
     settings_type = LiftDutyConfig
-    settings_field = "lifts"
     plc_counters = (PlcCounter("load_time_s", "s", "the hoisted load factor integrated over time, in rated-load "
                                                    "seconds, as a crane's load-spectrum recorder counts it"),)
     fittable = CALIBRATION_PARAMETERS
@@ -73,7 +72,7 @@ class CraneKind(StructuralKind):
         from simengine.physics import sn
 
         strength = endurance_scatter(fleet, rng)
-        c = self.settings(fleet.duty)
+        c = fleet.duty.settings
         stress = c.stress_per_t_MPa * np.asarray(c.load_classes_t)
         endurance = np.asarray(sn.cycles_to_failure(sn_curve(fleet), stress))[None, :] * strength[:, None]
         return LiftDuty(c, fleet.count, horizon_h, fleet.crack.paris_m, endurance, rng)

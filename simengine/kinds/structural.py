@@ -20,23 +20,14 @@ class StructuralKind:
     aliases: tuple[str, ...] = ()
     labels: tuple[str, ...] = ()
     settings_type: type | None = None
-    settings_field: str = "settings"
     quantities: tuple[str, ...] = OBSERVABLES
     sea_state: bool = False
     plc_counters: tuple = ()
     fittable: tuple[str, ...] = ()
 
     def settings(self, duty) -> Any:
-        """Its settings: ``fleet.duty.<settings_field>``, built and checked against `settings_type` where
-        that holds plain data."""
-        if self.settings_type is None:
-            return None
-        value = getattr(duty, self.settings_field)
-        if isinstance(value, self.settings_type):
-            return value
-        from simengine.config.validate import build
-
-        return build(self.settings_type, value, path=f"fleet.duty.{self.settings_field}")
+        """Its settings: ``duty.settings``, built into `settings_type` with the configuration."""
+        return duty.settings
 
     def build_duty(self, fleet, horizon_h: float, rng):
         raise NotImplementedError(f"asset kind {self.name!r} supplies no build_duty")

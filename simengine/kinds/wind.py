@@ -1,6 +1,6 @@
 """The offshore wind turbine: one farm weather loads its blade roots and heats its gearbox.
 
-Its duty settings are ``fleet.duty.wind`` (`WindDutyConfig`); the duty itself,
+Its duty settings sit beside ``fleet.duty.kind`` (`WindDutyConfig`); the duty itself,
 `simengine.kinds.wind_duty.WindDuty`, is imported when a duty is built. Its weather
 brings the sea state, which decides when crews can go offshore.
 Units: m/s for wind, W for power and heat, MPa for stress, m for waves, °C.
@@ -48,7 +48,6 @@ class WindKind(StructuralKind):
     name = "wind"
     labels = ("wind_turbine",)
     settings_type = WindDutyConfig
-    settings_field = "wind"
     sea_state = True
 
     def build_duty(self, fleet, horizon_h: float, rng):
@@ -64,7 +63,7 @@ class WindKind(StructuralKind):
         def endurance(stress):
             return np.asarray(sn.cycles_to_failure_compiled(curve, stress))
 
-        return WindDuty(self.settings(fleet.duty), fleet.count, horizon_h, fleet.crack.paris_m, endurance, strength, rng)
+        return WindDuty(fleet.duty.settings, fleet.count, horizon_h, fleet.crack.paris_m, endurance, strength, rng)
 
 
 WIND = WindKind()

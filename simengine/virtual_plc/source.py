@@ -48,7 +48,7 @@ class PhysicsSource:
                  initial_crack_m: float | None = None):
         fleet = scenario.fleet
         kind = kind_of(fleet)
-        settings = kind.settings(fleet.duty)
+        settings = fleet.duty.settings
         self.assets = np.asarray(assets if assets is not None else [0], int)
         bad = [a for a in self.assets.tolist() if not 0 <= a < fleet.count]
         if bad:

@@ -98,7 +98,7 @@ def test_the_remaining_life_band_holds_the_true_remaining_life(weeks):
     crack = scenario.fleet.crack
     from simengine.kinds.lift_duty import expected_driver_per_s
 
-    per_h = expected_driver_per_s(scenario.fleet.duty.lifts, crack.paris_m) * 3600.0
+    per_h = expected_driver_per_s(scenario.fleet.duty.settings, crack.paris_m) * 3600.0
     true_life_h = float(paris_driver_to_grow(tr.truth_crack_m[-1], 0.025, TRUE_C, crack.paris_m, crack.geometry_Y)) / per_h
     lo, hi = tr.life.quantiles((0.05, 0.95))
     assert lo < true_life_h < hi, (lo / 24, true_life_h / 24, hi / 24)

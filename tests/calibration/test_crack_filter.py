@@ -74,7 +74,7 @@ def test_remaining_life_bad_arguments_name_the_field(field, value):
 
 @pytest.mark.parametrize("traffic_cv", [0.3, 0.0])
 def test_expected_driver_and_its_daily_scatter_match_the_lift_duty(scenario, traffic_cv):
-    lifts = dataclasses.replace(scenario.fleet.duty.lifts, traffic_cv=traffic_cv)  # 0: Poisson lifts alone
+    lifts = dataclasses.replace(scenario.fleet.duty.settings, traffic_cv=traffic_cv)  # 0: Poisson lifts alone
     duty = LiftDuty(lifts, 1, 20000 * 24.0, M, np.ones((1, len(lifts.load_classes_t))), np.random.default_rng(2))
     day = duty.driver_day[:, 0]
     assert day.mean() / 86400.0 == pytest.approx(expected_driver_per_s(lifts, M), rel=0.01, abs=0.0)
@@ -160,7 +160,7 @@ def track(scenario, seed):
     cfg = CrackFilterConfig.for_fleet(fleet, initial_crack_m=0.0096, initial_crack_sd_m=0.002,
                                       natural_frequency_sd_hz=0.001)
     filt = CrackFilter(cfg)
-    driver_h = expected_driver_per_s(fleet.duty.lifts, M) * 3600.0
+    driver_h = expected_driver_per_s(fleet.duty.settings, M) * 3600.0
     noise_var = sensor.noise_sd**2 + sensor.quantisation**2 / 12.0
     rows = []
     for _ in range(WEEKS * 168):

@@ -28,7 +28,7 @@ def window_and_baseline(sc, recording, asset=0, window=None):
     params = build_params(sc.fleet, np.random.default_rng(0))
     T0 = float(np.nanmean(w.observed[0, :10]))
     from simengine.kinds.crane import CRANE
-    return w, baseline_for(params, 0, hoist_heat_W=CRANE.heat_at_rated_load_W(sc.fleet.duty.lifts), ambient_C=T0, initial_temp_C=T0,
+    return w, baseline_for(params, 0, hoist_heat_W=CRANE.heat_at_rated_load_W(sc.fleet.duty.settings), ambient_C=T0, initial_temp_C=T0,
                            initial_crack_m=3e-4)
 
 

@@ -72,7 +72,7 @@ def test_the_crack_is_tracked_over_the_wire(tracked, protocol):
     z = np.abs(est - truth)[after] / sd[after]
     assert truth[-1] > 1.2 * truth[0]
     assert np.mean(z < 3.0) > 0.95 and np.mean(z < 2.0) > 0.75, (np.mean(z < 3), np.mean(z < 2))
-    per_h = expected_driver_per_s(scenario.fleet.duty.lifts, scenario.fleet.crack.paris_m) * HOUR
+    per_h = expected_driver_per_s(scenario.fleet.duty.settings, scenario.fleet.crack.paris_m) * HOUR
     life = float(paris_driver_to_grow(truth[-1], 0.025, TRUE_C, scenario.fleet.crack.paris_m,
                                       scenario.fleet.crack.geometry_Y)) / per_h
     # which weeks a live link catches varies run to run, so a 5-95 % band would miss by chance one run in

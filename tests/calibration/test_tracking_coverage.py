@@ -38,7 +38,7 @@ def true_crack(scenario, seed: int, t_s: np.ndarray) -> np.ndarray:
 def joints(tmp_path_factory, twins):
     scenario = thinned(per_asset=4)
     fleet = scenario.fleet
-    per_h = expected_driver_per_s(fleet.duty.lifts, fleet.crack.paris_m) * HOUR
+    per_h = expected_driver_per_s(fleet.duty.settings, fleet.crack.paris_m) * HOUR
     cfgs = [build(CalibrateConfig, {
         "source": "virtual", "rate_hz": 1.0 / HOUR, "duration_s": 8 * 7 * 86400.0, "plots": False,
         "out_dir": str(tmp_path_factory.mktemp(f"joint{seed}")), "fit": {"parameters": ["vibration_rms0"]},

@@ -36,14 +36,14 @@ def test_recorded_strain_gives_the_lift_spectrum(recording):
     path, scenario, lifted_t = recording
     spec = spectrum_from_hdf5(path, TAG, youngs_modulus_MPa=210000.0)
     assert spec.block_h == pytest.approx(1.0)
-    assert lifted_t.size == scenario.fleet.duty.lifts.lifts_per_h
+    assert lifted_t.size == scenario.fleet.duty.settings.lifts_per_h
     # each lift is one stress cycle of 2.4 MPa per tonne at the joint; rainflow measures it from the
     # highest noisy sample of the lift to the lowest of the return: E[max of n normals] on each side
     strain = next(s for s in scenario.fleet.sensors if s.name == "boom_strain")
     sigma_MPa = strain.noise_sd * 1e-6 * 210000.0
-    n = int(3600 / scenario.fleet.duty.lifts.lifts_per_h / 2)
+    n = int(3600 / scenario.fleet.duty.settings.lifts_per_h / 2)
     e_max = quad(lambda x: x * n * norm.pdf(x) * norm.cdf(x) ** (n - 1), -10, 10)[0]
-    truth = np.sum((scenario.fleet.duty.lifts.stress_per_t_MPa * lifted_t + 2 * e_max * sigma_MPa) ** 3)
+    truth = np.sum((scenario.fleet.duty.settings.stress_per_t_MPa * lifted_t + 2 * e_max * sigma_MPa) ** 3)
     assert float(paris_driver(spec, 3.0)) == pytest.approx(truth, rel=0.06)  # binning (upper edges) adds < 6 %
 
 

@@ -38,12 +38,12 @@ class PumpLoads:
 
 class Pump(StructuralKind):
     name = "pump"
-    settings_type = PumpDuty  # its settings: fleet.duty.settings
+    settings_type = PumpDuty  # its settings: beside fleet.duty.kind
 
     def build_duty(self, fleet, horizon_h, rng):
         from simengine.engine.physics_setup import sn_curve
         from simengine.physics import cycles_to_failure
 
-        cfg = self.settings(fleet.duty)
+        cfg = fleet.duty.settings  # a PumpDuty, built and checked
         endurance = float(cycles_to_failure(sn_curve(fleet), cfg.stress_MPa))
         return PumpLoads(cfg, fleet.count, horizon_h, fleet.crack.paris_m, endurance, rng)

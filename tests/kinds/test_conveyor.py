@@ -103,7 +103,7 @@ def test_the_engine_fails_a_pulley_when_its_bearing_life_is_spent():
     settings = {**STEADY, "shifts": [[6, 14], [14, 22]], "running_days_per_week": 6, "life_modification": 0.01}
     scenario = load_scenario("conveyor_line", {
         "fleet.count": 5, "horizon_years": 1.0, "policy.kind": "corrective", "fleet.components": [],
-        "fleet.sensors": [], "outputs.record_assets": 0, "fleet.duty.settings": settings,
+        "fleet.sensors": [], "outputs.record_assets": 0, "fleet.duty": settings,
         "fleet.physics_failures": [{"name": "pulley_bearing", "quantity": "damage", "limit": 1.0}]})
     result = Replica(scenario, seed=11).run()
     failures = result.events[result.events["kind"] == "failure"]
@@ -130,9 +130,9 @@ def test_the_kind_is_a_builtin_and_checks_its_settings():
     assert kind_of(load_scenario("conveyor_line").fleet) is CONVEYOR
     assert [c.quantity for c in CONVEYOR.plc_counters] == ["load_time_s"] and "thermal_tau_s" in CONVEYOR.fittable
     for overrides, field, words in [
-        ({"fleet.duty.settings.bearing_load_kN": [80, 70]}, "fleet.duty.settings.bearing_load_kN",
+        ({"fleet.duty.bearing_load_kN": [80, 70]}, "fleet.duty.bearing_load_kN",
          "needs the empty load <= the load at rated fill"),
-        ({"fleet.duty.settings.bearing_C_kN": 120}, "fleet.duty.settings.bearing_load_kN",
+        ({"fleet.duty.bearing_C_kN": 120}, "fleet.duty.bearing_load_kN",
          "P reaches C/2 (60.0 kN) at max_fill"),
         ({"fleet.sensors": [{"name": "f", "observes": "natural_frequency_hz"}]}, "fleet.sensors[0].observes",
          "asset kind conveyor has no quantity natural_frequency_hz"),

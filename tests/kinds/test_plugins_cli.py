@@ -52,7 +52,7 @@ def simengine(*args, pythonpath, cwd):
 
 
 def test_an_installed_entry_point_kind_runs_the_scenario(site, tmp_path):
-    proc = simengine(*TINY, "fleet.duty.kind=pump", "+fleet.duty.settings.running_fraction=0.4",
+    proc = simengine(*TINY, "fleet.duty={kind: pump, running_fraction: 0.4}",
                      f"out_dir={tmp_path}", pythonpath=[site], cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "2 pump assets" in proc.stdout
@@ -60,8 +60,8 @@ def test_an_installed_entry_point_kind_runs_the_scenario(site, tmp_path):
     assert run.provenance["config"]["scenario"]["fleet"]["duty"]["kind"] == "pump"
     # the same kind by its dotted path, here: the same replica, KPI for KPI
     here = run_replica(load_scenario("crane_fleet", {"fleet.kind": "pump", "fleet.count": 2, "horizon_years": 0.2,
-                                                     "fleet.duty.kind": "my_kinds:Pump",
-                                                     "fleet.duty.settings": {"running_fraction": 0.4}}), 5, 0)
+                                                     "fleet.duty": None, "fleet.duty.kind": "my_kinds:Pump",
+                                                     "fleet.duty.running_fraction": 0.4}), 5, 0)
     assert {k: float(v[0]) for k, v in run.kpis.items()} == pytest.approx(here.kpis, nan_ok=True, rel=0, abs=0)
 
 
@@ -75,7 +75,7 @@ def test_an_installed_entry_point_kind_runs_the_scenario(site, tmp_path):
 ])
 def test_a_bad_kind_is_one_message_without_a_traceback(site, tmp_path, kind, words):
     (tmp_path / "broken_kind.py").write_text("import a_dependency_nobody_installed\n\nKind = None\n")
-    proc = simengine(*TINY, f"fleet.duty.kind={kind}", f"out_dir={tmp_path / 'results'}",
+    proc = simengine(*TINY, f"fleet.duty={{kind: '{kind}'}}", f"out_dir={tmp_path / 'results'}",
                      pythonpath=[site, HERE, tmp_path], cwd=tmp_path)
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "Traceback" not in proc.stderr and "in the configuration:" in proc.stderr, proc.stderr

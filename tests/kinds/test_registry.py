@@ -14,10 +14,12 @@ from simengine.engine.simulation import Replica, replica_streams
 from simengine.kinds import kind_of, resolve
 from simengine.kinds.quantities import OBSERVABLES
 
-# the README's pump (tests/kinds/my_kinds.py), 3 pumps for half a year, repaired only when they fail
-PUMPS = {"fleet.kind": "pump", "fleet.duty.kind": "my_kinds:Pump", "fleet.count": 3, "horizon_years": 0.5,
-         "fleet.sensors": [], "fleet.components": [], "policy.kind": "corrective",
-         "fleet.duty.settings": {"running_fraction": 0.6, "pulses_per_h": 5000.0, "stress_MPa": 30.0}}
+# the README's pump (tests/kinds/my_kinds.py), 3 pumps for half a year, repaired only when they fail; on the
+# crane fleet, whose duty (the crane's settings beside its kind) the pump's replaces: null first, then the pump's
+PUMP = {"running_fraction": 0.6, "pulses_per_h": 5000.0, "stress_MPa": 30.0}
+PUMPS = {"fleet.kind": "pump", "fleet.duty": None, "fleet.duty.kind": "my_kinds:Pump", "fleet.count": 3,
+         "horizon_years": 0.5, "fleet.sensors": [], "fleet.components": [], "policy.kind": "corrective",
+         **{f"fleet.duty.{name}": value for name, value in PUMP.items()}}
 
 
 def test_the_built_in_kinds_and_their_yaml_names():
@@ -73,16 +75,17 @@ def test_a_user_kind_named_by_dotted_path_drives_the_physics():
     ({"fleet.duty.kind": "my_kinds:Pumpp"}, "fleet.duty.kind", ["failed to import", "AttributeError", "Pumpp"]),
     ({"fleet.duty.kind": "narrow_kinds:Thermometer"}, "fleet.sensors[0].observes",
      ["asset kind thermometer has no quantity natural_frequency_hz; its quantities: temperature_C, load_factor"]),
-    ({"fleet.duty.settings": {"stress_MPa": -1.0}}, "fleet.duty.settings.stress_MPa", ["must be > 0"]),
-    ({"fleet.duty.kind": "wind", "fleet.kind": "wind_turbine"}, "fleet.duty.settings",
-     ["asset kind wind takes its settings from fleet.duty.wind"]),
-    ({"fleet.duty.kind": "none", "fleet.duty.settings": {}}, "fleet.duty.kind",
+    ({"fleet.duty.stress_MPa": -1.0}, "fleet.duty.stress_MPa", ["must be > 0"]),
+    ({"fleet.duty.kind": "wind", "fleet.kind": "wind_turbine"}, "fleet.duty.running_fraction",
+     ["unknown field for kind wind; known fields: kind, mean_wind_m_s"]),
+    ({"fleet.duty.kind": "none", **dict.fromkeys(f"fleet.duty.{name}" for name in PUMP)}, "fleet.duty.kind",
      ["physics failures and sensors need a duty", "kinds with one: conveyor, crane, wind"]),
     ({"crews.max_wave_height_m": 1.5}, "crews.max_wave_height_m", ["sea state (wind)", "pump does not"]),
 ])
 def test_a_wrong_kind_is_one_problem_naming_the_field(overrides, field, words):
     data = {k: v for k, v in PUMPS.items() if k != "fleet.sensors"}  # the crane's sensors: all of the catalogue
     data.update(overrides)
+    data = {k: v for k, v in data.items() if v is not None or k == "fleet.duty"}  # None: the key left out
     with pytest.raises(ConfigError) as err:
         load_scenario("crane_fleet", data)
     problems = [p for p in err.value.problems if p.field == field]
@@ -91,10 +94,12 @@ def test_a_wrong_kind_is_one_problem_naming_the_field(overrides, field, words):
 
 
 def test_a_plugins_settings_default_and_build_like_any_schema():
-    scenario = load_scenario("crane_fleet", {**PUMPS, "fleet.duty.settings": {}})
+    defaults = {k: v for k, v in PUMPS.items() if k.removeprefix("fleet.duty.") not in PUMP}
+    scenario = load_scenario("crane_fleet", defaults)
     kind = kind_of(scenario.fleet)
-    assert kind.settings(scenario.fleet.duty) == kind.settings_type()
-    assert build(ScenarioConfig, {"fleet": {"duty": {"kind": "lifts"}}}).fleet.duty.settings == {}
+    assert kind.settings(scenario.fleet.duty) == scenario.fleet.duty.settings == kind.settings_type()
+    crane = build(ScenarioConfig, {"fleet": {"duty": {"kind": "lifts"}}}).fleet.duty
+    assert crane.settings == resolve("crane").settings_type()
 
 
 def test_the_calibration_asks_the_kind_what_it_can_fit():

@@ -25,7 +25,7 @@ def renewal_overrides(out_dir) -> list[str]:
     bearing = (f"{{name: bearing, life: {{kind: weibull, mean: {MEAN_H}, shape: {SHAPE}}}, "
                f"repair: {{work: {{kind: fixed, mean: {QUICK['mean']}}}}}, failure_cost_eur: {C_F}}}")
     return [
-        "name=renewal", f"horizon_years={YEARS}", f"fleet.count={ASSETS}", "fleet.kind=machine", "fleet.duty.kind=none",
+        "name=renewal", f"horizon_years={YEARS}", f"fleet.count={ASSETS}", "fleet.kind=machine", "fleet.duty={kind: none}",
         "fleet.physics_failures=[]", "fleet.sensors=[]", f"fleet.components=[{bearing}]", "spares={}",
         f"crews.count={ASSETS}", "crews.shifts=[[0,24]]", "crews.travel_h=0", "crews.hourly_cost_eur=0",
         "costs.downtime_eur_per_h=0", "policy.kind=corrective", "policy.replacement.components=[]",
