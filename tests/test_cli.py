@@ -35,8 +35,8 @@ def test_scenarios_run_from_the_cli_and_open_in_xarray(scenario, tmp_path, capsy
 
 
 BAD = [
-    (["scenario=mars"], ["scenario = 'mars': unknown scenario; choose one of conveyor_line, crane_fleet, wind_farm"]),
-    (["scenario=crane_flet"], ["scenario = 'crane_flet': unknown scenario; choose one of conveyor_line, crane_fleet, wind_farm",
+    (["scenario=mars"], ["scenario = 'mars': unknown scenario; choose one of conveyor_line, crane_fleet, port, wind_farm"]),
+    (["scenario=crane_flet"], ["scenario = 'crane_flet': unknown scenario; choose one of conveyor_line, crane_fleet, port, wind_farm",
                                "; did you mean 'crane_fleet'?"]),
     (["replica=5"], ["replica = 5: unknown field; known fields: replicas, seed, executor", "did you mean 'replicas'?"]),
     (["sed=5"], ["did you mean 'seed'?"]),

@@ -59,7 +59,7 @@ def test_the_wheel_holds_its_configuration(installed):
                            cwd=command.parent,
                            capture_output=True, text=True, check=True).stdout.splitlines()
     assert not where[0].startswith(str(ROOT)), "the editable checkout was imported, not the wheel"
-    assert where[1] == "['conveyor_line', 'crane_fleet', 'wind_farm', 'wind_farm_wombat']"
+    assert where[1] == "['conveyor_line', 'crane_fleet', 'port', 'wind_farm', 'wind_farm_grid', 'wind_farm_wombat']"
 
 
 def test_the_installed_command_runs_a_scenario_from_another_folder(installed, tmp_path):
