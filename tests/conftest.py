@@ -10,9 +10,11 @@ os.environ["SIMENGINE_CACHE_DIR"] = str(Path(__file__).resolve().parent.parent /
 import simengine  # noqa: F401  (turns on float64 in JAX before any test builds arrays)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def client():
-    """A real 2-worker Dask LocalCluster on 127.0.0.1 (processes, one thread each), one per test module."""
+    """A real 2-worker Dask LocalCluster on 127.0.0.1 (processes, one thread each), one for the whole session:
+    each module that asks for it would otherwise pay a cluster's start and stop and its workers' imports
+    again. A test that kills a worker waits until the nanny has replaced it, so the next one finds two."""
     from distributed import Client, LocalCluster
 
     cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
