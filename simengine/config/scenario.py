@@ -78,6 +78,10 @@ class RepairConfig:
     work: Distribution = spec(default_factory=lambda: Distribution("lognormal", 8.0, 1.0, 0.5), doc="hands-on hours")
     cost_eur: float = spec(0.0, ge=0.0, doc="parts and contractor cost per repair")
     part: str | None = spec(None, doc="spare part consumed, a key of `spares`")
+    by: str = spec("crew", choices=("crew", "contractor"),
+                   doc="crew: the plant's crews (shifts, travel, labour); contractor: a specialist (a cable "
+                       "vessel, a transformer works) who starts once access allows, works round the clock and "
+                       "holds no crew; its price is cost_eur")
 
 
 @dataclass(frozen=True)

@@ -194,7 +194,7 @@ class Fleet:
             yield from self._replaced_life(i, comp, plan, plan.draws[i])
             return
         # The loop of every asset's every component, the engine's hottest: `_breakdown` written out, names bound.
-        timeout, perform, part = self.env.timeout, self.maintenance.perform, comp.repair.part
+        timeout, perform, part = self.env.timeout, self._doer(comp.repair), comp.repair.part
         broken, fixed = self._broken, self._fixed
         while True:
             yield timeout(life())
@@ -206,7 +206,7 @@ class Fleet:
     def _breakdown(self, i: int, comp: ComponentFailure, work_h: float):
         """Generator: component `comp` of asset i fails and is repaired (a new one fitted); False if never."""
         self._broken(i, comp)
-        if not (yield from self.maintenance.perform(FAILURE, work_h, comp.repair.part)):
+        if not (yield from self._doer(comp.repair)(FAILURE, work_h, comp.repair.part)):
             return False
         self._fixed(i, comp)
         return True
@@ -301,7 +301,7 @@ class Fleet:
         if not was_down:
             self.go_down(i)
         self.log.record(self.env.now, i, "repair_start", float(j))
-        done = yield from self.maintenance.perform(priority, float(draw(repair.work, self.rng)), repair.part)
+        done = yield from self._doer(repair)(priority, float(draw(repair.work, self.rng)), repair.part)
         if not done:
             return
         self.repair_cost_eur += repair.cost_eur
@@ -312,6 +312,10 @@ class Fleet:
             self.repair_mode[i] = -1
         self.come_up(i)
         self.log.record(self.env.now, i, "repair_end", float(j))
+
+    def _doer(self, repair: RepairConfig):
+        """Who carries out `repair`: the plant's crews, or a contractor."""
+        return self.maintenance.contract if repair.by == "contractor" else self.maintenance.perform
 
     def _as_new(self, j: int) -> dict[str, float]:
         """State of the repaired part: a new weld has a new initial flaw."""

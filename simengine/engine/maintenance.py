@@ -5,7 +5,9 @@ served by priority (failures first, then planned repairs, then inspections),
 first come first served within one. A granted crew waits for its shift
 and, offshore, for a weather window, travels, takes the spare part (waiting
 for delivery if the store is empty) and works; work that does not fit in a
-shift resumes at the next one. Times in hours, money in euros.
+shift resumes at the next one. A repair given to a contractor
+(`RepairConfig.by`) holds no crew: it waits for access and its part, then
+runs round the clock. Times in hours, money in euros.
 """
 
 from __future__ import annotations
@@ -35,7 +37,8 @@ class Maintenance:
         self._immediate = self.calendar.always and access is None and self.travel_h == 0.0
         self.stores = {name: _PartStore(env, name, spec) for name, spec in spares.items()}
         self.crew_hours = 0.0
-        self.work_orders = 0
+        self.work_orders = 0  # for the crews
+        self.contracts = 0  # work by contractors, who hold no crew
 
     @property
     def wait_h(self) -> float:
@@ -78,6 +81,25 @@ class Maintenance:
             return (yield from self._on_site(work_h, part, on_site))
         finally:
             crews.release()
+
+    def contract(self, priority: int, work_h: float, part: str | None = None, on_site=None):
+        """Generator: work done by a contractor (`RepairConfig.by`), like `perform` but holding no crew:
+        it starts once access allows (offshore weather), takes the part, and works round the clock;
+        mobilisation belongs in `work_h`. `priority` is not used: contractors do not queue for crews."""
+        env = self.env
+        self.contracts += 1
+        start = self.access.next_open(env.now) if self.access is not None else env.now
+        if math.isinf(start):
+            yield env.event()  # no access left within the horizon: the order stays open
+            return False
+        if start > env.now:
+            yield env.timeout(start - env.now)
+        if part is not None:
+            yield from self.stores[part].take()
+        if on_site is not None:
+            on_site()
+        yield env.timeout(work_h)
+        return True
 
     def _on_site(self, work_h: float, part: str | None, on_site):
         """A granted crew: wait for shift and access, travel, take the part, work."""

@@ -184,3 +184,17 @@ def test_the_group_table_rounds_the_mean_to_its_interval():
     assert list(plant) == ["availability"]
     row = format_groups(groups).splitlines()[2]
     assert "0.99751 ±0.00052" in row and "1570 ±330" in row
+
+
+def test_a_contractor_repairs_without_holding_a_crew():
+    contracted = {**SUBSTATION, "components": [{**SUBSTATION["components"][0],
+                                                "repair": {"work": {"kind": "fixed", "mean": 1000}, "by": "contractor",
+                                                           "cost_eur": 5000.0}}]}
+    crewed = run_replica(plant(), seed=4)
+    result = run_replica(plant(groups={"cranes": CRANES, "substation": contracted}), seed=4)
+    assert outage(crewed, asset=2) == (2000.0, 3000.5)  # a crew travels 0.5 h, then works
+    assert outage(result, asset=2) == (2000.0, 3000.0)  # a contractor's mobilisation is in its work
+    assert crewed.kpis["crew_utilisation"] > 0 and crewed.kpis["work_orders"] == 1
+    assert result.kpis["crew_utilisation"] == 0.0 and result.kpis["work_orders"] == 0
+    assert result.kpis["substation.maintenance_cost_eur"] == 5000.0
+    assert result.kpis["cranes.lost_h"] == 2 * 1000.0
