@@ -55,12 +55,19 @@ print(json.dumps({
 """
 
 
-def _child(cache: Path) -> dict:
+def _children(*caches_: Path) -> list[dict]:
+    """One child per cache folder, all started at once, and what each reported. Each child compiles on one
+    core and the folders are separate, so a pair on the 2-core machines the suite runs on takes about the
+    time of one; what a child reports depends only on its own folder."""
     env = {k: v for k, v in os.environ.items() if k not in ("NUMBA_CACHE_DIR", "JAX_COMPILATION_CACHE_DIR")}
-    env[caches.ENV] = str(cache)
-    out = subprocess.run([sys.executable, "-c", _CHILD], env=env, capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stderr[-3000:]
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    procs = [subprocess.Popen([sys.executable, "-c", _CHILD], env={**env, caches.ENV: str(cache)},
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for cache in caches_]
+    reports = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err[-3000:]
+        reports.append(json.loads(out.strip().splitlines()[-1]))
+    return reports
 
 
 def test_cache_folder_is_the_override_else_the_user_cache(monkeypatch, tmp_path):
@@ -76,15 +83,35 @@ def test_cache_folder_is_the_override_else_the_user_cache(monkeypatch, tmp_path)
         assert caches.cache_dir() == Path.home() / ".cache" / "simengine"
 
 
+BLOCKER_TEXT = "a file where the cache folder would be"
+
+
+def damage(cache: Path) -> list[Path]:
+    """Every cache file of `cache` cut short or overwritten with garbage, in turn; the files."""
+    damaged = [f for f in cache.rglob("*") if f.is_file() and not f.name.startswith(".")]
+    for i, f in enumerate(damaged):
+        f.write_bytes(f.read_bytes()[:20] if i % 2 else b"garbage")
+    return damaged
+
+
 @pytest.fixture(scope="module")
-def first_run(tmp_path_factory) -> tuple[Path, dict]:
-    """A cache folder filled by one child process, and what that child reported."""
-    cache = tmp_path_factory.mktemp("caches") / "cache"
-    return cache, _child(cache)
+def runs(tmp_path_factory) -> dict:
+    """The four children the tests below read, two at a time: a fresh cache folder filled (`first`) beside
+    one under a file, where no folder can be made (`blocked`); then the filled folder read again
+    (`second`) beside a copy of it with every file damaged (`damaged`, its `damaged_files`)."""
+    root = tmp_path_factory.mktemp("caches")
+    cache, blocker = root / "cache", root / "a_file"
+    blocker.write_text(BLOCKER_TEXT)
+    first, blocked = _children(cache, blocker / "cache")
+    shutil.copytree(cache, root / "damaged")
+    damaged_files = damage(root / "damaged")
+    second, damaged = _children(cache, root / "damaged")
+    return {"cache": cache, "first": first, "second": second, "blocker": blocker, "blocked": blocked,
+            "damaged_files": damaged_files, "damaged": damaged}
 
 
-def test_second_process_loads_what_the_first_compiled(first_run):
-    cache, first = first_run
+def test_second_process_loads_what_the_first_compiled(runs):
+    cache, first = runs["cache"], runs["first"]
     assert first["numba_caching"] is True
     assert first["numba_misses"] >= 2 and first["numba_hits"] == 0
     assert len(first["numba_paths"]) == 1 and Path(first["numba_paths"][0]).parent == cache / "numba"
@@ -93,39 +120,34 @@ def test_second_process_loads_what_the_first_compiled(first_run):
     assert first["jax_misses"] >= 1 and first["jax_hits"] == 0
     assert list((cache / "jax").iterdir()), "JAX wrote no executable to the cache folder"
 
-    second = _child(cache)
+    second = runs["second"]
     assert second["numba_hits"] >= 2 and second["numba_misses"] == 0
     assert second["jax_hits"] >= 1 and second["jax_misses"] == 0
     assert second["rows"] == first["rows"] and second["crack_m"] == first["crack_m"]
 
 
-def test_damaged_cache_files_are_compiled_afresh(first_run, tmp_path):
-    cache = tmp_path / "cache"
-    shutil.copytree(first_run[0], cache)
-    damaged = [f for f in cache.rglob("*") if f.is_file() and not f.name.startswith(".")]
-    for i, f in enumerate(damaged):                  # cut short, or garbage
-        f.write_bytes(f.read_bytes()[:20] if i % 2 else b"garbage")
+def test_damaged_cache_files_are_compiled_afresh(runs):
+    damaged = runs["damaged_files"]  # cut short, or garbage
     assert any(f.suffix == ".nbi" for f in damaged) and any(f.suffix == ".nbc" for f in damaged)
 
-    again = _child(cache)
+    again = runs["damaged"]
     assert again["numba_misses"] >= 2 and again["numba_hits"] == 0
-    assert again["rows"] == first_run[1]["rows"] and again["crack_m"] == first_run[1]["crack_m"]
+    assert again["rows"] == runs["first"]["rows"] and again["crack_m"] == runs["first"]["crack_m"]
 
 
-def test_unwritable_cache_folder_means_no_cache_and_the_same_results(tmp_path):
+def test_unwritable_cache_folder_means_no_cache_and_the_same_results(runs):
     import jax
 
     from simengine.fatigue.rainflow import count_cycles
     from simengine.physics import paris_block
 
-    blocker = tmp_path / "a_file"
-    blocker.write_text("a file where the cache folder would be")
+    blocker = runs["blocker"]
     assert not caches.writable_folder(blocker / "cache")          # not a directory: even root cannot write it
 
-    blocked = _child(blocker / "cache")
+    blocked = runs["blocked"]
     assert blocked["numba_caching"] is False and blocked["jax_dir"] is None
     assert blocked["numba_hits"] == 0 and blocked["numba_paths"] == ["None"]   # compiled in memory only
     here = count_cycles(np.array(SIGNAL))
     assert blocked["rows"] == [here.ranges.tolist(), here.means.tolist(), here.counts.tolist()]
     assert blocked["crack_m"] == float(jax.jit(paris_block)(*BLOCK))
-    assert blocker.read_text() == "a file where the cache folder would be"
+    assert blocker.read_text() == BLOCKER_TEXT
