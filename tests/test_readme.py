@@ -147,3 +147,37 @@ def test_readme_own_asset_kind_runs_as_written(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "pump_station" in done.stdout and "availability" in done.stdout, done.stdout
     assert len(list((tmp_path / "results").glob("pump_station-*/run.h5"))) == 1
+
+
+def _section(title: str) -> str:
+    start = README.index(title)
+    return README[start:README.index("\n## ", start + 1)]
+
+
+def _shell_commands(text: str, prefix: str) -> list[list[str]]:
+    """The arguments of each shell line in `text` that starts with `prefix`, its comment dropped."""
+    import shlex
+
+    return [shlex.split(line, comments=True)[1:] for line in text.splitlines() if line.startswith(prefix)]
+
+
+def test_readme_plant_commands_run_as_written(tmp_path, capsys):
+    """The Plants section's runs (fewer replicas, a shorter horizon) and its DTDL exports, from a scenario and
+    from the run's file."""
+    from simengine.cli import main
+
+    section = _section("## Plants: a port, a wind farm with its grid")
+    runs = _shell_commands(section, ".venv/bin/simengine run ")
+    assert [a[1] for a in runs] == ["scenario=port", "scenario=wind_farm_grid", "scenario=port"]
+    for args in runs:
+        args = [a for a in args if not a.startswith(("replicas=", "executor="))]
+        assert main(args + ["replicas=2", "horizon_years=0.1", "plots=false", "progress=false",
+                            f"out_dir={tmp_path}"]) == 0
+    assert "by group" in capsys.readouterr().out
+    (port_run, *_) = sorted(tmp_path.glob("port-*/run.h5"))
+    exports = _shell_commands(section, ".venv/bin/simengine dtdl ")
+    assert exports == [["dtdl", "scenario=port"], ["dtdl", "from=results/port-<time>/run.h5"]]
+    assert main(exports[0] + [f"out_dir={tmp_path}/a"]) == 0
+    assert main([exports[1][0], f"from={port_run}", f"out_dir={tmp_path}/b"]) == 0
+    (a,), (b,) = (list((tmp_path / d).glob("dtdl-port-*/import.ndjson")) for d in "ab")
+    assert a.read_text() == b.read_text()
