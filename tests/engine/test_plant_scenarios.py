@@ -43,6 +43,12 @@ def names(group: str, indices) -> list[str]:
     return [f"{group}[{i}]" for i in indices]
 
 
+def who_repairs(sc: ScenarioConfig) -> dict[str, str]:
+    """'group.component' -> who repairs it (`RepairConfig.by`), for the groups that enable the producers."""
+    return {f"{g}.{c.name}": c.repair.by for g, cfg in sc.groups.items() if cfg.capacity == 0
+            for c in cfg.components}
+
+
 def test_the_port_feeds_half_the_quay_and_half_the_yard_from_each_feeder():
     sc = scenario("port")
     graph = plant_graph(sc)
@@ -54,6 +60,9 @@ def test_the_port_feeds_half_the_quay_and_half_the_yard_from_each_feeder():
         "feeders[2]": names("yard_cranes", range(36)), "feeders[3]": names("yard_cranes", range(36, 72))}
     assert sc.spares["spare_transformer"].initial == 1
     assert sc.groups["substation"].components[0].repair.part == "spare_transformer"
+    # specialists swap the transformer and joint the cables; the port's crews do the switchgear
+    assert who_repairs(sc) == {"substation.transformer": "contractor", "substation.hv_switchgear": "crew",
+                               "feeders.mv_cable": "contractor"}
 
 
 def test_the_wind_farm_grid_chains_export_cable_substation_strings_and_turbines():
@@ -69,6 +78,10 @@ def test_the_wind_farm_grid_chains_export_cable_substation_strings_and_turbines(
     assert sum(g.count * g.capacity for g in graph.groups) == 120.0
     assert sc.groups["turbines"].capacity * 1e6 == sc.groups["turbines"].duty.settings.rated_power_W
     assert sc.crews.max_wave_height_m == 1.5
+    # cable vessels and a heavy-lift vessel for the cables and the transformer; the farm's crews for the rest
+    assert who_repairs(sc) == {"strings.array_cable": "contractor", "substation.transformer": "contractor",
+                               "substation.switchgear": "crew", "substation.minor_fault": "crew",
+                               "export_cable.export_cable": "contractor"}
 
 
 @pytest.mark.parametrize("plant, group, one_fleet", [("port", "quay_cranes", "crane_fleet"),
@@ -220,3 +233,61 @@ def test_the_wind_farm_grid_runs_with_its_weather_and_reports_every_group():
     assert not out_of_range(k, kpi_catalogue(sc))
     assert k["turbines.producing"] <= k["turbines.availability"]
     assert k["availability"] == pytest.approx(k["turbines.producing"], rel=1e-12)  # only the turbines have MW
+
+
+# -- a cable repair is a contractor's: it holds none of the farm's crews ------------------------------------
+
+CONVERTER_H = 5.0  # a turbine repair, hands-on hours
+CABLE_FAILS_H = 50.0
+
+
+def one_crew_scenario(*, cable_by: str | None = None) -> ScenarioConfig:
+    """wind_farm_grid with two strings of two turbines whose converters fail every few days, one crew on hand
+    round the clock, and the farm's own array-cable repair (contractor's, ~107 days) on cables that both fail
+    at 50 h; `cable_by` overrides who does that repair."""
+    plain = compose("config", ["scenario=wind_farm_grid"], "scenario")
+    groups = plain["groups"]
+    groups["turbines"] = {"kind": "wind_turbine_stub", "count": 4, "capacity": 3.0, "duty": {"kind": "none"},
+                          "components": [{"name": "converter", "life": {"kind": "exponential", "mean": 100.0},
+                                          "repair": {"work": {"kind": "fixed", "mean": CONVERTER_H}}}]}
+    groups["strings"]["count"] = 2
+    cable = groups["strings"]["components"][0]
+    cable["life"] = {"kind": "fixed", "mean": CABLE_FAILS_H}
+    if cable_by is not None:
+        cable["repair"]["by"] = cable_by
+    for supplier in ("substation", "export_cable"):
+        groups[supplier]["components"] = []
+    plain.update(horizon_years=1000.0 / HOURS_PER_YEAR, policy={"kind": "corrective"}, spares={},
+                 crews={"count": 1, "shifts": [[0, 24]], "travel_h": 0.0})
+    return build_parts(plain, RUN_KEYS, RunSettings, ScenarioConfig)[0]
+
+
+def test_a_cable_repair_holds_no_crew_and_delays_no_turbine_repair():
+    sc = one_crew_scenario()
+    assert sc.groups["strings"].components[0].repair.by == "contractor"  # the scenario's own repair
+    horizon = sc.horizon_years * HOURS_PER_YEAR
+    offset = {g.name: g.offset for g in plant_graph(sc).groups}
+
+    def turbine_events(result, kind):
+        ev = result.events
+        mine = (ev["asset"] >= offset["turbines"]) & (ev["asset"] < offset["turbines"] + 4) & (ev["kind"] == kind)
+        return ev["time_h"][mine]
+
+    result = run_replica(sc, seed=2)
+    ev, k = result.events, result.kpis
+    strings = (ev["asset"] >= offset["strings"]) & (ev["asset"] < offset["strings"] + 2)
+    assert ev["time_h"][strings & (ev["kind"] == "breakdown")].tolist() == [CABLE_FAILS_H] * 2
+    broken, fixed = turbine_events(result, "breakdown"), turbine_events(result, "breakdown_fixed")
+    assert broken.size > 20 and (broken > 2 * CABLE_FAILS_H).sum() > 10  # turbine failures during the cable repair
+    # the one crew did the turbines' repairs and nothing else: every order is a turbine's, its hours theirs,
+    # and every turbine failure was repaired unless it came too late to finish
+    assert k["work_orders"] == broken.size
+    assert k["crew_utilisation"] == pytest.approx(fixed.size * CONVERTER_H / horizon, rel=1e-12)
+    assert fixed.size >= (broken < horizon - broken.size * CONVERTER_H).sum()
+    assert k["strings.downtime_h"] > 2 * 0.5 * (horizon - CABLE_FAILS_H)  # ...while the cables were down
+
+    # the same repair by the crew holds it for months: every turbine that fails after 50 h waits behind it
+    crewed = run_replica(one_crew_scenario(cable_by="crew"), seed=2)
+    assert crewed.kpis["work_orders"] == turbine_events(crewed, "breakdown").size + 2
+    assert (turbine_events(crewed, "breakdown_fixed") > CABLE_FAILS_H + 10 * CONVERTER_H).sum() == 0
+    assert crewed.kpis["turbines.downtime_h"] > 10 * k["turbines.downtime_h"]
