@@ -46,9 +46,11 @@ def _same(a, b):
 
 
 def test_same_seed_same_kpis_on_every_executor():
+    # serial against a local process pool, chunked (2 + 1 replicas), replica by replica with its events;
+    # Dask with 1 and 2 workers: tests/batch/test_dask.py
     sc = small()
     serial = run(sc, replicas=3, seed=11)
-    procs = run(sc, replicas=3, seed=11, executor="processes", workers=2)
+    procs = run(sc, replicas=3, seed=11, executor="processes", workers=2, chunk=2)
     for a, b in zip(serial.replicas, procs.replicas):
         assert _same(a.kpis, b.kpis)
         np.testing.assert_array_equal(a.events, b.events)

@@ -22,10 +22,10 @@ def same_table(a: dict, b: dict) -> bool:
     return list(a) == list(b) and all(np.array_equal(a[k], b[k], equal_nan=True) for k in a)
 
 
-def test_same_seed_same_kpi_table_on_serial_processes_and_dask_with_1_and_2_workers(client):
+def test_same_seed_same_kpi_table_on_serial_and_dask_with_1_and_2_workers(client):
+    # a local process pool against serial, chunked, replica by replica with its events: tests/test_api.py
     sc = tiny()
     serial = run(sc, replicas=8, seed=5)
-    assert same_table(serial.kpis, run(sc, replicas=8, seed=5, executor="processes", workers=2, chunk=3).kpis)
     assert same_table(serial.kpis, run(sc, replicas=8, seed=5, executor=client, chunk=1).kpis)  # 2 workers
     assert same_table(serial.kpis, run(sc, replicas=8, seed=5, executor="dask", workers=1).kpis)  # its own LocalCluster
     on_dask = run(sc, replicas=8, seed=5, executor=client, chunk=3)
