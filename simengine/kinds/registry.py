@@ -16,6 +16,7 @@ is one ConfigError naming the field, the value and the rule.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import importlib
 from importlib.metadata import entry_points
@@ -97,6 +98,10 @@ def _load(target: str, name: str, what: str) -> AssetKind:
     if missing:
         raise ConfigError([Problem(FIELD, name, f"{what} is not an asset kind: it lacks {', '.join(missing)} "
                                                 "(see simengine.kinds.base.AssetKind)")])
+    schema = obj.settings_type
+    if schema is not None and not (isinstance(schema, type) and dataclasses.is_dataclass(schema)):
+        raise ConfigError([Problem(FIELD, name, f"{what}: its settings_type must be a dataclass (the schema of the "
+                                                f"settings beside kind) or None, not {schema!r}")])
     foreign = [q for q in obj.quantities if q not in CATALOGUE]
     if foreign:
         raise ConfigError([Problem(FIELD, name, f"{what} observes {', '.join(map(str, foreign))}, not in the "

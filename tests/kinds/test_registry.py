@@ -75,6 +75,8 @@ def test_a_user_kind_named_by_dotted_path_drives_the_physics():
     ({"fleet.duty.kind": "my_kinds:Pumpp"}, "fleet.duty.kind", ["failed to import", "AttributeError", "Pumpp"]),
     ({"fleet.duty.kind": "narrow_kinds:Thermometer"}, "fleet.sensors[0].observes",
      ["asset kind thermometer has no quantity natural_frequency_hz; its quantities: temperature_C, load_factor"]),
+    ({"fleet.duty.kind": "narrow_kinds:Shapeless"}, "fleet.duty.kind",
+     ["its settings_type must be a dataclass", "or None, not <class 'dict'>"]),
     ({"fleet.duty.stress_MPa": -1.0}, "fleet.duty.stress_MPa", ["must be > 0"]),
     ({"fleet.duty.kind": "wind", "fleet.kind": "wind_turbine"}, "fleet.duty.running_fraction",
      ["unknown field for kind wind; known fields: kind, mean_wind_m_s"]),
