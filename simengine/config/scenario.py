@@ -139,6 +139,13 @@ def duty_settings_type(kind: str) -> type | None:
     return resolve(kind).settings_type
 
 
+def duty_label(kind: str) -> str:
+    """How messages name the kind that `kind` names: ``asset kind crane`` for ``lifts``."""
+    from simengine.kinds.registry import resolve
+
+    return f"asset kind {resolve(kind).name}"
+
+
 @dataclass(frozen=True)
 class DutyConfig:
     """The asset kind (`simengine.kinds`) and, beside it, the settings of its duty: the loads over time.
@@ -149,7 +156,7 @@ class DutyConfig:
 
     kind: str = spec("lifts", doc="asset kind: crane (or lifts), wind, conveyor, none, an entry point of group "
                                   "simengine.asset_kinds, or package.module:Name")
-    settings: Any = tagged("kind", duty_settings_type, former=("lifts", "wind", "settings"),
+    settings: Any = tagged("kind", duty_settings_type, former=("lifts", "wind", "settings"), label=duty_label,
                            doc="the kind's duty settings")
 
     def __post_init__(self):

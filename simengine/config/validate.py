@@ -92,22 +92,29 @@ class Variants:
     ``schema(value)`` is a dataclass, or None for a variant without settings (then the tag
     stands alone); it raises ConfigError for a value that names no variant (its problems are
     reported at the tag's path). `former`: keys that once held the variant's settings, each
-    refused with where its settings go now.
+    refused with where its settings go now. `label(value)`: the variant in messages (default
+    ``"<tag> <value>"``, e.g. ``kind wind``), called only once `schema` accepted the value.
     """
 
     tag: str
     schema: Callable[[Any], type | None]
     former: tuple[str, ...] = ()
+    label: Callable[[Any], str] | None = None
+
+    def name(self, value: Any) -> str:
+        return self.label(value) if self.label else f"{self.tag} {value}"
 
 
-def tagged(tag: str, schema: Callable[[Any], type | None], *, former: Sequence[str] = (), doc: str = "") -> Any:
+def tagged(tag: str, schema: Callable[[Any], type | None], *, former: Sequence[str] = (),
+           label: Callable[[Any], str] | None = None, doc: str = "") -> Any:
     """A dataclass field holding a tagged union's variant, built from the keys beside the field `tag`.
 
     The field itself is never a key: ``{kind: wind, mean_wind_m_s: 9}`` builds the variant
     ``schema("wind")`` from ``{mean_wind_m_s: 9}``. Its default is None: a schema built in code
     fills it in ``__post_init__`` if it wants the variant's defaults. See `Variants`.
     """
-    return dataclasses.field(default=None, metadata={"doc": doc, "variants": Variants(tag, schema, tuple(former))})
+    return dataclasses.field(default=None, metadata={"doc": doc,
+                                                     "variants": Variants(tag, schema, tuple(former), label)})
 
 
 def build(cls: type[T], data: Mapping, *, path: str = "") -> T:
@@ -210,11 +217,12 @@ def _variant(variants: Variants, tag: Any, data: Mapping, path: str, problems: l
         problems.extend(Problem(tag_path, p.value, p.rule) for p in err.problems)
         return MISSING
     names = [f.name for f in dataclasses.fields(schema) if f.init] if schema is not None else []
+    label = variants.name(tag)
 
     def unknown(key, raw):
         if key in variants.former:
-            return Problem(_join(path, str(key)), raw, _moved_rule(variants.tag, tag, path, raw, names))
-        rule = _unknown_rule(str(key), [variants.tag, *names], f"unknown field for {variants.tag} {tag}")
+            return Problem(_join(path, str(key)), raw, _moved_rule(variants.tag, label, path, raw, names))
+        rule = _unknown_rule(str(key), [variants.tag, *names], f"unknown field for {label}")
         return Problem(_join(path, str(key)), raw, rule)
     if schema is None:
         problems.extend(unknown(key, raw) for key, raw in data.items())
@@ -222,14 +230,14 @@ def _variant(variants: Variants, tag: Any, data: Mapping, path: str, problems: l
     return _build(schema, data, path, problems, unknown)
 
 
-def _moved_rule(tag: str, value: Any, path: str, raw: Any, names: Sequence[str]) -> str:
+def _moved_rule(tag: str, label: str, path: str, raw: Any, names: Sequence[str]) -> str:
     """Where the settings of an old nested section (``duty: {kind: wind, wind: {...}}``) go now."""
     if not names:
-        return f"{tag} {value} takes no settings: only {_join(path, tag)}"
+        return f"{label} takes no settings: only {_join(path, tag)}"
     keys = [k for k in raw if k in names] if isinstance(raw, Mapping) else []
     shown = keys or list(names)
     where = ", ".join(_join(path, str(k)) for k in shown[:3]) + (", ..." if len(shown) > 3 else "")
-    return f"the settings of {tag} {value} sit beside {tag} now: {where}"
+    return f"the settings of {label} sit beside {tag} now: {where}"
 
 
 def _construct(cls: type, values: dict, data: Mapping, path: str, problems: list[Problem]) -> Any:

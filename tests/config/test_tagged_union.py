@@ -132,11 +132,11 @@ def test_the_duty_is_the_kind_and_its_settings_beside_it(monkeypatch):
 def test_the_duty_s_problems_name_its_own_path_in_a_fleet_and_in_a_plant():
     assert scenario_problems({"fleet": {"duty": {"kind": "wind", "mean_wind_m_s": -1, "mean_wnd_m_s": 8}}}) == [
         ("fleet.duty.mean_wind_m_s", -1, "must be > 0.0"),
-        ("fleet.duty.mean_wnd_m_s", 8, "unknown field for kind wind; known fields: kind, mean_wind_m_s, weibull_k, "
-                                       "hourly_autocorrelation, cut_in_m_s, rated_m_s, cut_out_m_s, rated_power_W, "
-                                       "gearbox_loss_fraction, rotor_cycles_per_h, blade_stress_MPa, turbine_scatter_cv, "
-                                       "mean_wave_height_m, wave_cv, ambient_mean_C, ambient_amplitude_C; "
-                                       "did you mean 'mean_wind_m_s'?")]
+        ("fleet.duty.mean_wnd_m_s", 8, "unknown field for asset kind wind; known fields: kind, mean_wind_m_s, "
+                                       "weibull_k, hourly_autocorrelation, cut_in_m_s, rated_m_s, cut_out_m_s, "
+                                       "rated_power_W, gearbox_loss_fraction, rotor_cycles_per_h, blade_stress_MPa, "
+                                       "turbine_scatter_cv, mean_wave_height_m, wave_cv, ambient_mean_C, "
+                                       "ambient_amplitude_C; did you mean 'mean_wind_m_s'?")]
     plant = {"groups": {"turbines": {"duty": {"kind": "wind", "mean_wind_m_s": 0}},
                         "cable": {"capacity": 0, "duty": {"kind": "nonne"}}}}
     found = scenario_problems(plant)
@@ -146,12 +146,13 @@ def test_the_duty_s_problems_name_its_own_path_in_a_fleet_and_in_a_plant():
 
 @pytest.mark.parametrize("duty, field, rule", [
     ({"kind": "lifts", "lifts": {"lifts_per_h": 20, "traffic_cv": 0.2}}, "fleet.duty.lifts",
-     "the settings of kind lifts sit beside kind now: fleet.duty.lifts_per_h, fleet.duty.traffic_cv"),
+     "the settings of asset kind crane sit beside kind now: fleet.duty.lifts_per_h, fleet.duty.traffic_cv"),
     ({"kind": "wind", "wind": {"mean_wind_m_s": 9}}, "fleet.duty.wind",
-     "the settings of kind wind sit beside kind now: fleet.duty.mean_wind_m_s"),
+     "the settings of asset kind wind sit beside kind now: fleet.duty.mean_wind_m_s"),
     ({"kind": "conveyor", "settings": {"mean_fill": 0.5}}, "fleet.duty.settings",
-     "the settings of kind conveyor sit beside kind now: fleet.duty.mean_fill"),
-    ({"kind": "none", "settings": {}}, "fleet.duty.settings", "kind none takes no settings: only fleet.duty.kind"),
+     "the settings of asset kind conveyor sit beside kind now: fleet.duty.mean_fill"),
+    ({"kind": "none", "settings": {}}, "fleet.duty.settings",
+     "asset kind none takes no settings: only fleet.duty.kind"),
 ])
 def test_the_former_nested_duty_is_one_message_saying_where_it_goes(duty, field, rule):
     assert scenario_problems({"fleet": {"duty": duty}}) == [(field, duty[field.rsplit(".", 1)[1]], rule)]
@@ -171,4 +172,5 @@ def test_the_command_line_spells_a_setting_beside_the_kind(hydra, monkeypatch):
     with pytest.raises(ConfigError) as err:
         cli.compose_config(["fleet.duty.lifts.lifts_per_h=20"])
     assert [str(p) for p in err.value.problems] == [
-        "fleet.duty.lifts = {'lifts_per_h': 20}: the settings of kind lifts sit beside kind now: fleet.duty.lifts_per_h"]
+        "fleet.duty.lifts = {'lifts_per_h': 20}: the settings of asset kind crane sit beside kind now: "
+        "fleet.duty.lifts_per_h"]

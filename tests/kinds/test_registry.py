@@ -79,7 +79,7 @@ def test_a_user_kind_named_by_dotted_path_drives_the_physics():
      ["its settings_type must be a dataclass", "or None, not <class 'dict'>"]),
     ({"fleet.duty.stress_MPa": -1.0}, "fleet.duty.stress_MPa", ["must be > 0"]),
     ({"fleet.duty.kind": "wind", "fleet.kind": "wind_turbine"}, "fleet.duty.running_fraction",
-     ["unknown field for kind wind; known fields: kind, mean_wind_m_s"]),
+     ["unknown field for asset kind wind; known fields: kind, mean_wind_m_s"]),
     ({"fleet.duty.kind": "none", **dict.fromkeys(f"fleet.duty.{name}" for name in PUMP)}, "fleet.duty.kind",
      ["physics failures and sensors need a duty", "kinds with one: conveyor, crane, wind"]),
     ({"crews.max_wave_height_m": 1.5}, "crews.max_wave_height_m", ["sea state (wind)", "pump does not"]),
