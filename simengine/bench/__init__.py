@@ -23,6 +23,7 @@ BENCHMARKS = {
     "sweep": ("sweep_bench", "run"),
     "cold_start": ("cold_start", "run"),
     "wind_farm_vs_wombat": ("wombat_bench", "run"),
+    "readme_wind_farm": ("readme_run", "run"),
 }
 
 
@@ -51,6 +52,7 @@ HEADLINES = {
                             "wombat_repair_requests (median per run)", "ours_repair_work_orders (median per replica)",
                             "wombat_availability_time_based (median)", "ours_availability (median)",
                             "load_avg_1min_before_after"),
+    "readme_wind_farm": ("wall_median_s", "load_avg_1min_before_after"),
 }
 
 
