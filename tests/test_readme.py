@@ -181,3 +181,13 @@ def test_readme_plant_commands_run_as_written(tmp_path, capsys):
     assert main([exports[1][0], f"from={port_run}", f"out_dir={tmp_path}/b"]) == 0
     (a,), (b,) = (list((tmp_path / d).glob("dtdl-port-*/import.ndjson")) for d in "ab")
     assert a.read_text() == b.read_text()
+
+
+def test_readme_scenario_overrides_are_valid_configurations():
+    """Every `simengine run` line of "Changing the scenario" composes and validates as written."""
+    from simengine.cli import compose_config
+
+    runs = _shell_commands(_section("## Changing the scenario"), ".venv/bin/simengine run ")
+    assert len(runs) >= 8 and any("fleet.duty={kind: none}" in a for a in runs)
+    for args in runs:
+        compose_config([a for a in args[1:] if a != "-m"])
