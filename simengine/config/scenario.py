@@ -7,6 +7,7 @@ field has a default so a scenario file states only what differs.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -315,7 +316,8 @@ class ScenarioConfig:
     sync_interval_h: float = spec(1.0, gt=0.0, le=24.0, doc="physics resolution; divides 24 h")
     window_h: float = spec(168.0, ge=24.0, doc="physics is predicted this far ahead in one call")
     sensor_fidelity: str = spec("feature", choices=("feature", "raw"))
-    fleet: FleetConfig = spec(default_factory=FleetConfig, doc="the assets of a one-fleet scenario")
+    fleet: FleetConfig | None = spec(None, doc="the assets of a one-fleet scenario (absent: a FleetConfig's "
+                                               "defaults); none in a plant")
     groups: dict[str, GroupConfig] = spec(default_factory=dict,
                                           doc="a plant of several asset groups (name -> group), instead of fleet")
     dependencies: tuple[DependencyConfig, ...] = spec(default_factory=tuple, doc="which assets feed which")
@@ -324,6 +326,10 @@ class ScenarioConfig:
     policy: PolicyConfig = spec(default_factory=PolicyConfig)
     costs: CostConfig = spec(default_factory=CostConfig)
     outputs: OutputConfig = spec(default_factory=OutputConfig)
+
+    def __post_init__(self):
+        if self.fleet is None and not self.groups:
+            object.__setattr__(self, "fleet", FleetConfig())  # a one-fleet scenario always has its fleet
 
     def asset_groups(self) -> dict[str, FleetConfig]:
         """The plant's groups by name; a one-fleet scenario is the one group ``fleet``."""
@@ -348,8 +354,8 @@ class ScenarioConfig:
 
     def check(self):
         problems = []
-        if self.groups and self.fleet != FleetConfig():
-            problems.append(("fleet", self.fleet.kind, "a scenario has either fleet (one group) or groups, not both"))
+        if self.groups and self.fleet is not None:
+            problems.append(self._fleet_in_plant())
         if not self.groups and self.dependencies:
             problems.append(("dependencies", len(self.dependencies), "need groups: a one-fleet scenario has no "
                                                                      "assets feeding others"))
@@ -365,6 +371,16 @@ class ScenarioConfig:
         problems += self._sea_state_problems()
         problems += self._replacement_problems()
         return problems
+
+    def _fleet_in_plant(self) -> tuple[str, object, str]:
+        """A plant given fleet settings too (`fleet.count=10` on a plant): name the first one set."""
+        default = FleetConfig()
+        name = next((f.name for f in dataclasses.fields(FleetConfig)
+                     if getattr(self.fleet, f.name) != getattr(default, f.name)), "count")
+        first = next(iter(self.groups))
+        return (f"fleet.{name}", getattr(self.fleet, name),
+                f"{self.name} is a plant of groups ({', '.join(self.groups)}): a scenario has either fleet or groups, "
+                f"not both; set a group's instead, e.g. groups.{first}.{name}")
 
     def _fleet_problems(self, fleet: FleetConfig, where: str):
         problems = []

@@ -136,7 +136,7 @@ def test_same_seed_same_plant_whatever_the_executor(tmp_path):
      "groups.substation.duty.kind", "sensors need a duty to load the physics (asset kind none has none"),
     ({"groups": {"cranes": {**CRANES, "capacity": 0}, "substation": SUBSTATION}}, "groups",
      "at least one group needs capacity > 0"),
-    ({"fleet": CRANES}, "fleet", "either fleet (one group) or groups, not both"),
+    ({"fleet": CRANES}, "fleet.kind", "a scenario has either fleet or groups, not both; set a group's instead, e.g. groups.cranes.kind"),
 ])
 def test_a_bad_plant_gets_one_message_naming_the_field(change, field, words):
     with pytest.raises(ConfigError) as err:
