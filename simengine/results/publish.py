@@ -35,6 +35,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 _PARTIAL = re.compile(r"^\.(.+)\.partial-(\d+)$")
+# Staging folders made but not yet entered: a signal landing between `StagedFolder(...)` and `with` raises
+# there, where no `__exit__` runs; `signals_end_run` removes them on its way out.
+_UNENTERED: set[StagedFolder] = set()
 RESUMABLE = "batch.json"  # in a staging folder: the work in it can be resumed, so it is kept
 
 
@@ -84,6 +87,7 @@ def signals_end_run():
     finally:
         for s, h in previous.items():
             signal.signal(s, h)
+        _abandon_unentered()
 
 
 def _in_gc_callback(frame) -> bool:
@@ -162,6 +166,7 @@ class StagedFolder:
             self._remove_created()
             raise
         self.published = False
+        _UNENTERED.add(self)
 
     @classmethod
     def adopt(cls, staging: Path) -> StagedFolder:
@@ -186,6 +191,7 @@ class StagedFolder:
 
     def __enter__(self) -> StagedFolder:
         _HELD.add(self.staging.resolve())
+        _UNENTERED.discard(self)
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
@@ -215,6 +221,16 @@ class StagedFolder:
         self.published = True
         _fsync_dir(self.out_dir)
         return self.final
+
+
+def _abandon_unentered() -> None:
+    """Remove the staging folders made but never entered (their output folders too, where made and left
+    empty), except resumable ones, which a later run takes over."""
+    while _UNENTERED:
+        folder = _UNENTERED.pop()
+        if not folder.resumable:
+            shutil.rmtree(folder.staging, ignore_errors=True)
+            folder._remove_created()
 
 
 @contextmanager
