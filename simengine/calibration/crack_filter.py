@@ -140,7 +140,8 @@ def _update(x, P, z, r, f0, depth, beta):
     x = x + K * innovation
     I_KH = jnp.eye(3) - jnp.outer(K, H)
     # Joseph form: stays symmetric positive definite; innovation²/S: ~χ²(1) while the model holds
-    return x, I_KH @ P @ I_KH.T + r * jnp.outer(K, K), innovation**2 / S
+    # the crack floored here, in the compiled step, not by an eager scatter after it
+    return x.at[0].max(_MIN_CRACK_M), I_KH @ P @ I_KH.T + r * jnp.outer(K, K), innovation**2 / S
 
 
 class CrackFilter:
@@ -177,9 +178,8 @@ class CrackFilter:
         if not (math.isfinite(f_var_hz2) and f_var_hz2 > 0):
             raise ValueError(f"f_var_hz2 = {f_var_hz2}: must be finite and > 0 (noise² / readings)")
         c = self.config
-        x, self._P, nis = _update(self._x, self._P, f_mean_hz, f_var_hz2, c.natural_frequency_hz, c.section_depth_m,
-                                  c.stiffness_sensitivity)
-        self._x = x.at[0].max(_MIN_CRACK_M)
+        self._x, self._P, nis = _update(self._x, self._P, f_mean_hz, f_var_hz2, c.natural_frequency_hz,
+                                        c.section_depth_m, c.stiffness_sensitivity)
         self.innovations.append(float(nis))
 
     @property
