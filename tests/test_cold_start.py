@@ -23,6 +23,8 @@ MISTAKES = [
     (["calibrate", "rate_hz=-1"], "rate_hz = -1"),
     (["sensitivity", "samples=-1"], "samples = -1"),
     (["optimize", "crews.count=-1"], "crews.count = -1: must be >= 1"),
+    (["dtdl", "crews.count=-1"], "crews.count = -1: must be >= 1"),
+    (["run", "scenario=port", "fleet.count=3"], "fleet.count = 3: port is a plant of groups"),
 ]
 
 
