@@ -32,8 +32,10 @@ $(STAMP): pyproject.toml tests/plc/peers/package-lock.json
 run: $(STAMP)
 	$(BIN)/simengine run
 
+# One test process per core (2 to 4): most tests wait on servers, subprocesses and pools. Each file's tests
+# stay in one process (--dist loadfile), so module fixtures (a served PLC, a recorded trace) are built once.
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --numprocesses=auto --maxprocesses=4 --dist loadfile
 
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[test,bench,wombat]"
