@@ -249,8 +249,8 @@ def run(repeats: int = 3, quick: bool = False) -> BenchResult:
         notes=f"WOMBAT {version} Dinwoodie {CASE} ({library}) against scenario={SCENARIO}, 80 turbines, "
               f"{years or 10} years, medians of {repeats}, sides alternated. Wall time is the figure; CPU seconds "
               "(the child's, all threads) beside it, as other work on this machine slows wall time. Ours has "
-              "turbines only: WOMBAT's substation and 81 cables never fail in that case, and mixed fleets are "
-              "future work. Our turbines also carry blade-root fatigue, gearbox wear and 24 sensors each.")
+              "turbines only: WOMBAT's substation and 81 cables never fail in that case, so they would add groups "
+              "that do nothing (scenario=wind_farm_grid shows a plant with them). Our turbines also carry blade-root fatigue, gearbox wear and 24 sensors each.")
 
 
 def main(argv: list[str]) -> None:
