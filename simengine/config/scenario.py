@@ -199,8 +199,9 @@ class GroupConfig(FleetConfig):
 class DependencyConfig:
     """Assets that feed others: a substation its turbines, a power supply its cranes.
 
-    A fed asset produces only while every asset feeding it produces; while it
-    does not, it carries no load (it neither produces nor ages as if running).
+    A fed asset produces only while, in each of its dependencies, at least
+    `need` (default: all) of the assets feeding it produce; while it does not,
+    it carries no load (it neither produces nor ages as if running).
     """
 
     upstream: str = spec(doc="the feeding assets: group, group[i] or group[a:b]")
@@ -208,6 +209,8 @@ class DependencyConfig:
     mapping: str = spec("all", choices=("all", "blocks"),
                         doc="all: each upstream asset feeds every downstream one; blocks: upstream asset k "
                             "feeds the k-th of as many contiguous blocks (strings of turbines)")
+    need: int | None = spec(None, ge=1, doc="how many of a fed asset's upstream assets in this dependency must "
+                                            "produce (k of n: redundant transformers, ring feeders); null: all")
 
 
 @dataclass(frozen=True)

@@ -135,20 +135,35 @@ class Replica:
         twin.fleet.attach_physics(twin.physics)
 
     def _wire_supply(self) -> None:
-        """An asset that stops or starts producing starves or feeds the assets it feeds."""
+        """An asset that stops or starts producing may starve or feed the assets it feeds: a fed asset is
+        short of a dependency once more of its feeders there are out than its `need` allows."""
         if not self.graph.edges:
             return
         local = {group.offset + i: (twin.fleet, i)
                  for twin, group in zip(self.groups, self.graph.groups) for i in range(group.count)}
-        feeds = self.graph.feeds()
+        out = [0] * len(self.graph.supplies)  # feeders not producing, per supply
+        spare = [len(s.feeders) - s.need for s in self.graph.supplies]  # how many may be out
+        fed = [local[s.asset] for s in self.graph.supplies]
+        supplied: dict[int, list[int]] = {}
+        for k, s in enumerate(self.graph.supplies):
+            for u in s.feeders:
+                supplied.setdefault(u, []).append(k)
         for twin, group in zip(self.groups, self.graph.groups):
-            targets = [[local[d] for d in feeds.get(a, [])] for a in group.assets]
+            targets = [supplied.get(a, []) for a in group.assets]
             if not any(targets):
                 continue
 
             def on_output(i: int, producing: bool, targets=targets) -> None:
-                for fleet, j in targets[i]:
-                    (fleet.feed if producing else fleet.starve)(j)
+                for k in targets[i]:
+                    fleet, j = fed[k]
+                    if producing:
+                        if out[k] == spare[k] + 1:
+                            fleet.feed(j)
+                        out[k] -= 1
+                    else:
+                        out[k] += 1
+                        if out[k] == spare[k] + 1:
+                            fleet.starve(j)
 
             twin.fleet.on_output = on_output
 

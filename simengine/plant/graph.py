@@ -2,8 +2,8 @@
 
 Assets are numbered across the plant, group after group in the scenario's
 order (a one-fleet scenario is one group, numbered as before). An edge
-(u, d) says asset u feeds asset d: d produces only while every asset that
-feeds it is producing. Dependencies name assets by selector: ``group``,
+(u, d) says asset u feeds asset d: d produces only while, in each
+dependency, at least `need` (default: all) of the assets feeding it produce. Dependencies name assets by selector: ``group``,
 ``group[i]`` or ``group[a:b]`` (Python's half-open slice).
 
 Pure data and checks: no engine, no JAX, so the configuration check and the
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import graphlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -39,9 +39,21 @@ class Group:
 
 
 @dataclass(frozen=True)
+class Supply:
+    """What one dependency gives one fed asset: `need` of its `feeders` must produce."""
+
+    asset: int
+    dependency: int
+    feeders: tuple[int, ...]
+    need: int
+
+
+@dataclass(frozen=True)
 class PlantGraph:
     groups: tuple[Group, ...]
     edges: tuple[tuple[int, int], ...]  # (upstream asset, downstream asset), plant numbering
+    # per fed asset and dependency: its feeders and how many must produce (the engine's; /plant keeps the edges)
+    supplies: tuple[Supply, ...] = field(default=(), compare=False)
 
     @property
     def n_assets(self) -> int:
@@ -112,7 +124,7 @@ def build_graph(groups: list[tuple[str, str, str, int, float]], dependencies) ->
         offset += count
     counts = {g.name: g.count for g in laid}
     by_name = {g.name: g for g in laid}
-    problems, edges = [], []
+    problems, edges, supplies = [], [], []
     for k, dep in enumerate(dependencies):
         ends = {}
         for end in ("upstream", "downstream"):
@@ -129,8 +141,19 @@ def build_graph(groups: list[tuple[str, str, str, int, float]], dependencies) ->
                              f"blocks needs no more upstream assets ({len(ends['upstream'])}) than downstream ones "
                              f"({len(ends['downstream'])})"))
             continue
-        edges += dependency_edges(ends["upstream"], ends["downstream"], dep.mapping)
-    graph = PlantGraph(tuple(laid), tuple(dict.fromkeys(edges)))
+        pairs = dependency_edges(ends["upstream"], ends["downstream"], dep.mapping)
+        feeders: dict[int, list[int]] = {}
+        for u, d in pairs:
+            feeders.setdefault(d, []).append(u)
+        need = getattr(dep, "need", None)
+        fewest = min(len(f) for f in feeders.values())
+        if need is not None and need > fewest:
+            problems.append((f"dependencies[{k}].need", need, f"a fed asset has only {fewest} upstream "
+                                                              f"asset{'s' * (fewest != 1)} in this dependency"))
+            continue
+        supplies += [Supply(d, k, tuple(f), need or len(f)) for d, f in feeders.items()]
+        edges += pairs
+    graph = PlantGraph(tuple(laid), tuple(dict.fromkeys(edges)), tuple(supplies))
     cycle = find_cycle(graph)
     if cycle:
         problems.append(("dependencies", " -> ".join(graph.asset_name(a) for a in cycle),

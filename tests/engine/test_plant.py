@@ -198,3 +198,47 @@ def test_a_contractor_repairs_without_holding_a_crew():
     assert result.kpis["crew_utilisation"] == 0.0 and result.kpis["work_orders"] == 0
     assert result.kpis["substation.maintenance_cost_eur"] == 5000.0
     assert result.kpis["cranes.lost_h"] == 2 * 1000.0
+
+
+
+def _down_intervals(result, asset: int) -> list[tuple[float, float]]:
+    ev = result.events[result.events["asset"] == asset]
+    starts = ev["time_h"][ev["kind"] == "breakdown"]
+    ends = ev["time_h"][ev["kind"] == "breakdown_fixed"]
+    return list(zip(starts, np.append(ends, np.inf)[:len(starts)]))
+
+
+def _covered_h(intervals, horizon, at_least: int) -> float:
+    """Hours of [0, horizon] inside at least `at_least` of the intervals (a sweep over their ends)."""
+    edges = sorted([(a, 1) for a, _ in intervals] + [(min(b, horizon), -1) for _, b in intervals])
+    total, depth, last = 0.0, 0, 0.0
+    for t, step in edges:
+        if depth >= at_least:
+            total += t - last
+        depth, last = depth + step, t
+    return total
+
+
+@pytest.mark.parametrize("need, at_least", [(1, 2), (2, 1), (None, 1)])
+def test_k_of_n_feeders_starve_only_while_too_few_produce(need, at_least):
+    """Two transformers feed the cranes; with need 1 the cranes stop only while both are out (the outage
+    logs' intersection), with need 2 or by default while either is (their union)."""
+    transformers = {**SUBSTATION, "count": 2, "components": [
+        {"name": "winding", "life": {"kind": "exponential", "mean": 900}, "repair": {"work": {"kind": "fixed", "mean": 300}}}]}
+    dependency = {"upstream": "transformers", "downstream": "cranes", **({} if need is None else {"need": need})}
+    sc = plant(groups={"cranes": {**CRANES, "physics_failures": []}, "transformers": transformers},
+               dependencies=[dependency], crews={"count": 2})
+    result = run_replica(sc, seed=5)
+    horizon = 0.5 * HOURS_PER_YEAR
+    outages = _down_intervals(result, 2) + _down_intervals(result, 3)
+    both, either = _covered_h(outages, horizon, 2), _covered_h(outages, horizon, 1)
+    assert 0 < both < either  # the seed gives overlapping and lone outages: the two rules differ
+    expected = both if at_least == 2 else either
+    assert result.kpis["cranes.lost_h"] == pytest.approx(2 * expected, rel=1e-9)
+
+
+def test_a_need_beyond_the_feeders_is_refused():
+    with pytest.raises(ConfigError) as err:
+        plant(dependencies=[{"upstream": "substation", "downstream": "cranes", "need": 2}])
+    (problem,) = err.value.problems
+    assert problem.field == "dependencies[0].need" and "only 1 upstream asset in this dependency" in problem.rule
