@@ -94,15 +94,10 @@ class Fleet:
         n = cfg.count
         self.n = n
         self._down = [0] * n
-        self._down_since = [0.0] * n
-        self.fed = fed
+        self._downtime = _Intervals(n)  # each asset's down intervals (from its first reason to its last)
         self._starved = [0] * n  # assets feeding this one that are not producing
         self.on_output: Callable[[int, bool], None] | None = None
         self._lost = _Intervals(n) if fed else None  # asset-time not producing, when it differs from downtime
-        # closed down intervals as two columns (no tuple per interval for the garbage collector to track)
-        self._down_starts = array("d")
-        self._down_ends = array("d")
-        self.downtime_h = 0.0
         self.failures = 0  # every failure, component breakdowns included
         self.structural_failures = 0  # physics failures: a crack, fatigue damage or wear at its limit
         self.failure_cost_eur = 0.0
@@ -125,7 +120,7 @@ class Fleet:
     def go_down(self, i: int) -> None:
         down = self._down
         if down[i] == 0:
-            self._down_since[i] = self.env.now
+            self._downtime.open(i, self.env.now)
             if self._starved[i] == 0:
                 self._stop(i)
         down[i] += 1
@@ -134,10 +129,8 @@ class Fleet:
         down = self._down
         down[i] -= 1
         if down[i] == 0:
-            since, now = self._down_since[i], self.env.now
-            self.downtime_h += now - since
-            self._down_starts.append(since)
-            self._down_ends.append(now)
+            now = self.env.now
+            self._downtime.close(i, now)
             if self._starved[i] == 0:
                 self._start(i, now)
 
@@ -158,9 +151,6 @@ class Fleet:
             self.log.record(self.env.now, i, "supply_back")
             if self._down[i] == 0:
                 self._start(i, self.env.now)
-
-    def producing(self, i: int) -> bool:
-        return self._down[i] == 0 and self._starved[i] == 0
 
     def _stop(self, i: int) -> None:
         if self.operating is not None:
@@ -327,9 +317,7 @@ class Fleet:
     # -- outputs ----------------------------------------------------------------
     def lost_h(self, until_h: float) -> float:
         """Asset-hours not producing in [0, until_h]: down, or starved by an asset feeding it."""
-        if self._lost is None:
-            return self.downtime_h + self.open_downtime_h(until_h)
-        return self._lost.total_h(until_h)
+        return (self._lost or self._downtime).total_h(until_h)
 
     def producing_fraction(self, times_h: np.ndarray) -> np.ndarray:
         """Like `available_fraction`, for the fraction of the group producing."""
@@ -347,16 +335,16 @@ class Fleet:
 
     def _intervals(self) -> tuple[np.ndarray, np.ndarray]:
         """Starts and ends of the down intervals so far, open ones running to +inf."""
-        still = [self._down_since[i] for i in range(self.n) if self._down[i] > 0]
-        return (np.concatenate([np.asarray(self._down_starts, float), still]),
-                np.concatenate([np.asarray(self._down_ends, float), np.full(len(still), np.inf)]))
+        return self._downtime.intervals()
 
-    def open_downtime_h(self, until_h: float) -> float:
-        return sum(until_h - self._down_since[i] for i in range(self.n) if self._down[i] > 0)
+    def downtime_until_h(self, until_h: float) -> float:
+        """Asset-hours down in [0, until_h], intervals still open counted to until_h."""
+        return self._downtime.total_h(until_h)
 
 
 class _Intervals:
-    """Per-asset intervals of some state (not producing), open ones included, kept as columns."""
+    """Per-asset intervals of a state (down, not producing), open ones included. Closed ones are kept as
+    two columns: no tuple per interval for the garbage collector to track."""
 
     def __init__(self, n: int):
         self.since = [0.0] * n

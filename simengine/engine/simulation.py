@@ -206,7 +206,7 @@ class Replica:
         lost = [t.fleet.lost_h(T) for t in groups]
         rates = [_downtime_rate(t.cfg, self.scenario) for t in groups]
         capacity = [getattr(t.cfg, "capacity", 1.0) for t in groups]
-        downtime = sum(t.fleet.downtime_h + t.fleet.open_downtime_h(T) for t in groups)
+        downtime = sum(t.fleet.downtime_until_h(T) for t in groups)
         physics = [t.physics for t in groups if t.physics is not None]
         leads = [self._lead_times(t) for t in groups]
         prevented = sum(len(x) for x in leads)
@@ -254,7 +254,7 @@ class Replica:
     def _group_kpis(self, twin: GroupTwin, lost_h: float, rate: float) -> dict[str, float]:
         """One group's KPIs, named <group>.<kpi> (the crews' labour and the parts are the plant's)."""
         fleet, T = twin.fleet, self.horizon_h
-        down = fleet.downtime_h + fleet.open_downtime_h(T)
+        down = fleet.downtime_until_h(T)
         values = {
             "availability": 1.0 - down / (fleet.n * T),
             "producing": 1.0 - lost_h / (fleet.n * T),
